@@ -1,0 +1,279 @@
+"""Driving a running ``fgsgt_tracker`` from another process: used by the demo, the node tests and
+the node benchmark (and handy from a Python shell).
+
+- ``ros_env(domain_id)``: environment for an isolated, localhost-only ROS graph.
+- ``start_node(params, ...)``: the node in a separate process with a generated params file.
+- ``TrackerClient``: a plain rclpy node, spun on a background thread, that publishes frames, calls
+  ``init_target``/``reset`` and records every output with its receipt time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+
+def ros_env(domain_id: int, base: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """Environment for processes that must see each other and nobody else."""
+    env = dict(os.environ if base is None else base)
+    env["ROS_DOMAIN_ID"] = str(int(domain_id))
+    env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"  # Iron+ (ROS_LOCALHOST_ONLY is deprecated)
+    env.pop("ROS_LOCALHOST_ONLY", None)
+    env["PYTHONUNBUFFERED"] = "1"
+    env["RCUTILS_LOGGING_BUFFERED_STREAM"] = "0"
+    env["RCUTILS_COLORIZED_OUTPUT"] = "0"
+    return env
+
+
+def write_params_file(params: Dict[str, object], path: Optional[Path] = None) -> Path:
+    """A ROS params file for every node (``/**``); JSON is valid YAML and keeps types exact."""
+    if path is None:
+        fd, name = tempfile.mkstemp(prefix="fgsgt_params_", suffix=".yaml")
+        os.close(fd)
+        path = Path(name)
+    body = {"/**": {"ros__parameters": dict(params) or {"use_sim_time": False}}}
+    Path(path).write_text(json.dumps(body, indent=1))
+    return Path(path)
+
+
+@dataclass
+class NodeProcess:
+    """A node running in its own process; its log goes to ``log_path``."""
+
+    proc: subprocess.Popen
+    log_path: Path
+    params_path: Path
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(2)  # SIGINT: rclpy shuts down cleanly
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        return self.proc.returncode
+
+
+def start_node(params: Dict[str, object], env: Dict[str, str], namespace: str = "",
+               remaps: Sequence[str] = (), log_path: Optional[Path] = None,
+               params_file: Optional[Path] = None, module: str = "fgsgt_ros.ros.node",
+               extra_args: Sequence[str] = ()) -> NodeProcess:
+    """Start ``python -m fgsgt_ros.ros.node`` with ``params`` (and optionally a YAML file first)."""
+    pfile = write_params_file(params)
+    if log_path is None:
+        fd, name = tempfile.mkstemp(prefix="fgsgt_node_", suffix=".log")
+        os.close(fd)
+        log_path = Path(name)
+    cmd = [sys.executable, "-m", module, *extra_args, "--ros-args"]
+    if params_file is not None:
+        cmd += ["--params-file", str(params_file)]
+    cmd += ["--params-file", str(pfile)]
+    if namespace:
+        cmd += ["-r", f"__ns:={namespace}"]
+    for r in remaps:
+        cmd += ["-r", r]
+    log = open(log_path, "w")
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL)
+    log.close()
+    return NodeProcess(proc, Path(log_path), pfile)
+
+
+@dataclass
+class Received:
+    """One received message and the wall-clock time it arrived."""
+
+    t: float
+    msg: object
+
+
+class TrackerClient:
+    """A client node for one tracker namespace; outputs are recorded in ``self.received``."""
+
+    TOPICS = ("detections", "status", "saliency", "debug_image")
+
+    def __init__(self, namespace: str = "", name: str = "fgsgt_client",
+                 record: Sequence[str] = TOPICS, diagnostics: bool = True,
+                 transport: str = "raw", keep_images: bool = True,
+                 domain_id: Optional[int] = None) -> None:
+        import rclpy
+        from diagnostic_msgs.msg import DiagnosticArray
+        from fgsgt_ros.msg import TrackerStatus
+        from fgsgt_ros.srv import InitTarget
+        from rclpy.executors import SingleThreadedExecutor
+        from rclpy.qos import QoSProfile, ReliabilityPolicy, HistoryPolicy
+        from sensor_msgs.msg import CompressedImage, Image
+        from std_srvs.srv import Trigger
+        from vision_msgs.msg import Detection2D, Detection2DArray
+
+        # Own context: several clients (different ROS domains) can live in one test process.
+        self.context = rclpy.Context()
+        if domain_id is None:
+            rclpy.init(args=[], context=self.context)
+        else:
+            rclpy.init(args=[], context=self.context, domain_id=int(domain_id))
+        self.node = rclpy.create_node(name, namespace=namespace or "", context=self.context)
+        self.lock = threading.Lock()
+        self.received: Dict[str, List[Received]] = defaultdict(list)
+        self.keep_images = keep_images
+        qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=100,
+                         reliability=ReliabilityPolicy.RELIABLE)
+        types = {"detections": Detection2DArray, "status": TrackerStatus, "saliency": Image,
+                 "debug_image": Image}
+        for topic in record:
+            self.node.create_subscription(types[topic], topic, self._recorder(topic), qos)
+        if diagnostics:
+            self.node.create_subscription(DiagnosticArray, "/diagnostics",
+                                          self._recorder("diagnostics"), 10)
+        if transport == "compressed":
+            self.image_pub = self.node.create_publisher(CompressedImage, "image/compressed", qos)
+        else:
+            self.image_pub = self.node.create_publisher(Image, "image", qos)
+        self.init_box_pub = self.node.create_publisher(Detection2D, "init_box", 10)
+        self.init_client = self.node.create_client(InitTarget, "init_target")
+        self.reset_client = self.node.create_client(Trigger, "reset")
+        self._InitTarget, self._Trigger = InitTarget, Trigger
+        self.executor = SingleThreadedExecutor(context=self.node.context)
+        self.executor.add_node(self.node)
+        self._thread = threading.Thread(target=self._spin, daemon=True)
+        self._thread.start()
+
+    def _spin(self) -> None:
+        try:
+            self.executor.spin()
+        except Exception:  # shutdown while spinning
+            pass
+
+    def _recorder(self, topic: str):
+        def callback(msg) -> None:
+            now = time.time()
+            if topic in ("saliency", "debug_image") and not self.keep_images:
+                msg = _Header(msg.header)
+            with self.lock:
+                self.received[topic].append(Received(now, msg))
+        return callback
+
+    # --- queries ---------------------------------------------------------------------------
+    def count(self, topic: str) -> int:
+        with self.lock:
+            return len(self.received[topic])
+
+    def messages(self, topic: str) -> List[Received]:
+        with self.lock:
+            return list(self.received[topic])
+
+    def clear(self) -> None:
+        with self.lock:
+            self.received.clear()
+
+    def wait_for(self, predicate, timeout: float = 10.0, poll: float = 0.02) -> bool:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if predicate():
+                return True
+            time.sleep(poll)
+        return bool(predicate())
+
+    def wait_ready(self, timeout: float = 60.0, proc: Optional[NodeProcess] = None) -> None:
+        """Wait until the node's services are reachable (fail fast if its process died)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if proc is not None and not proc.alive():
+                raise RuntimeError(f"tracker node exited with {proc.proc.returncode}:\n"
+                                   f"{proc.log()[-3000:]}")
+            if self.init_client.wait_for_service(timeout_sec=0.5) and \
+                    self.reset_client.wait_for_service(timeout_sec=0.5):
+                # discovery of services and of the image subscription is separate: wait for both
+                if self.image_pub.get_subscription_count() > 0:
+                    return
+        raise TimeoutError("tracker node did not come up" +
+                           (f":\n{proc.log()[-3000:]}" if proc is not None else ""))
+
+    # --- actions ---------------------------------------------------------------------------
+    def publish(self, msg) -> None:
+        self.image_pub.publish(msg)
+
+    def _call(self, client, request, timeout: float):
+        future = client.call_async(request)
+        done = threading.Event()
+        future.add_done_callback(lambda _f: done.set())
+        if not done.wait(timeout):
+            client.remove_pending_request(future)
+            raise TimeoutError(f"service {client.srv_name} did not answer within {timeout} s")
+        return future.result()
+
+    def init_target(self, box_xywh, stamp=None, timeout: float = 10.0):
+        """Call init_target with an xywh box (converted to centre/size) and an optional stamp."""
+        req = self._InitTarget.Request()
+        x, y, w, h = (float(v) for v in box_xywh)
+        req.box.center.position.x, req.box.center.position.y = x + w / 2.0, y + h / 2.0
+        req.box.size_x, req.box.size_y = w, h
+        if stamp is not None:
+            req.stamp = stamp
+        return self._call(self.init_client, req, timeout)
+
+    def reset(self, timeout: float = 10.0):
+        return self._call(self.reset_client, self._Trigger.Request(), timeout)
+
+    def send_init_box(self, box_xywh, header=None) -> None:
+        from vision_msgs.msg import Detection2D
+
+        det = Detection2D()
+        if header is not None:
+            det.header = header
+        x, y, w, h = (float(v) for v in box_xywh)
+        det.bbox.center.position.x, det.bbox.center.position.y = x + w / 2.0, y + h / 2.0
+        det.bbox.size_x, det.bbox.size_y = w, h
+        self.init_box_pub.publish(det)
+
+    def close(self) -> None:
+        self.executor.shutdown(timeout_sec=1.0)
+        self.node.destroy_node()
+        self.context.try_shutdown()
+
+
+@dataclass
+class _Header:
+    """Stand-in kept instead of a full image when ``keep_images`` is off (saves memory)."""
+
+    header: object
+
+
+def make_header(stamp_ns: Optional[int] = None, frame_id: str = "thermal"):
+    """A std_msgs/Header stamped with ``stamp_ns`` (default: now, wall clock)."""
+    from builtin_interfaces.msg import Time
+    from std_msgs.msg import Header
+
+    ns = time.time_ns() if stamp_ns is None else int(stamp_ns)
+    return Header(stamp=Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000),
+                  frame_id=frame_id)
+
+
+def detection_box(msg) -> Optional[np.ndarray]:
+    """xywh of the first detection in a Detection2DArray, or None when empty."""
+    if not msg.detections:
+        return None
+    b = msg.detections[0].bbox
+    return np.array([b.center.position.x - b.size_x / 2.0, b.center.position.y - b.size_y / 2.0,
+                     b.size_x, b.size_y])

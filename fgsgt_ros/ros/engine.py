@@ -1,0 +1,246 @@
+"""The tracker as the node drives it, without ROS: model loading, device, thermal AGC, box checks,
+timing, and the debug drawing. The ROS node (node.py) only moves messages in and out of this.
+
+Thread safety: ``lock`` serialises init/update/reset; the node's worker holds it for one frame and
+the services take it between frames, so a service waits at most one inference.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional, Tuple
+
+import numpy as np
+
+OPENCV_PEERS = ("csrt", "kcf", "mosse")
+
+
+class ModelLoadError(RuntimeError):
+    """The model cannot be loaded (missing/corrupt/mismatched checkpoint): the node stops."""
+
+
+class BoxError(ValueError):
+    """An init box the node refuses; the message is the reason returned to the caller."""
+
+
+def resolve_device(requested: str, warn: Callable[[str], None]) -> str:
+    """'auto' -> cuda when available else cpu; an absent 'cuda[:N]' -> cpu with a warning."""
+    import torch
+
+    req = (requested or "auto").strip().lower()
+    if req == "auto":
+        return "cuda:0" if torch.cuda.is_available() else "cpu"
+    if req == "cpu":
+        return "cpu"
+    if req == "cuda" or req.startswith("cuda:"):
+        index = 0
+        if ":" in req:
+            try:
+                index = int(req.split(":", 1)[1])
+            except ValueError:
+                raise ModelLoadError(f"device '{requested}' is not auto, cpu or cuda:N") from None
+        if torch.cuda.is_available() and index < torch.cuda.device_count():
+            return f"cuda:{index}"
+        warn(f"device '{requested}' requested but CUDA device {index} is not available "
+             f"({torch.cuda.device_count()} found): falling back to CPU")
+        return "cpu"
+    raise ModelLoadError(f"device '{requested}' is not auto, cpu or cuda:N")
+
+
+def resolve_checkpoint(spec: str) -> Path:
+    """Checkpoint path from '' (shipped default), a path, or a shipped checkpoint name."""
+    from fgsgt_ros import weights
+
+    if not spec:
+        path = weights.default_checkpoint()
+        if not path.is_file():
+            raise ModelLoadError(
+                f"shipped checkpoint {path} is missing: reinstall the package or set "
+                f"checkpoint:=PATH")
+        return path
+    path = Path(spec).expanduser()
+    if path.is_file():
+        return path
+    if "/" not in spec and "\\" not in spec:
+        try:
+            shipped = weights.checkpoint_path(spec)
+        except ValueError:
+            shipped = None
+        if shipped is not None and shipped.is_file():
+            return shipped
+    raise ModelLoadError(f"checkpoint '{spec}' not found (give a .pt path, a shipped name, or one "
+                         f"of {', '.join(OPENCV_PEERS)})")
+
+
+def check_box_values(cx: float, cy: float, w: float, h: float) -> None:
+    """BoxError unless all values are finite and the size is positive."""
+    if not all(math.isfinite(float(v)) for v in (cx, cy, w, h)):
+        raise BoxError(f"box has a non-finite value (center {cx}, {cy}; size {w} x {h})")
+    if w <= 0 or h <= 0:
+        raise BoxError(f"box size must be positive, got {w} x {h}")
+
+
+def validate_box(cx: float, cy: float, w: float, h: float, width: int, height: int,
+                 min_size: float = 2.0) -> np.ndarray:
+    """Centre/size box -> xywh clipped to the image, or BoxError with the reason."""
+    check_box_values(cx, cy, w, h)
+    x0, y0, x1, y1 = cx - w / 2.0, cy - h / 2.0, cx + w / 2.0, cy + h / 2.0
+    cx0, cy0 = max(x0, 0.0), max(y0, 0.0)
+    cx1, cy1 = min(x1, float(width)), min(y1, float(height))
+    if cx1 - cx0 < min_size or cy1 - cy0 < min_size:
+        raise BoxError(f"box (center {cx:.1f}, {cy:.1f}; size {w:.1f} x {h:.1f}) lies outside the "
+                       f"{width}x{height} image (less than {min_size:g} px inside)")
+    return np.array([cx0, cy0, cx1 - cx0, cy1 - cy0], dtype=np.float64)
+
+
+class TrackerEngine:
+    """Thermal preprocessing + the tracker, with the node's device/precision choices applied."""
+
+    def __init__(self, checkpoint: str, model_preset: str, device: str, precision: str,
+                 tracker_cfg, thermal_cfg, num_threads: int = 0,
+                 warn: Callable[[str], None] = lambda s: None) -> None:
+        import torch
+
+        from fgsgt_ros.tracker.thermal import ThermalPreprocessor
+
+        if num_threads > 0:
+            torch.set_num_threads(int(num_threads))
+        self.lock = threading.RLock()
+        self.preprocessor = ThermalPreprocessor(thermal_cfg)
+        self.tracker_cfg = tracker_cfg
+        self.device = resolve_device(device, warn)
+        self.precision = precision
+        if precision == "fp16" and not self.device.startswith("cuda"):
+            warn("precision fp16 needs CUDA: running fp32 on CPU")
+            self.precision = "fp32"
+        self.model_name = ""
+        spec = (checkpoint or "").strip()
+        if spec.lower() in OPENCV_PEERS:
+            from fgsgt_ros.tracker.peers import OpenCVTracker
+
+            try:
+                self.tracker = OpenCVTracker(spec.lower(), tracker_cfg)
+            except (ValueError, RuntimeError) as exc:
+                raise ModelLoadError(str(exc)) from None
+            self.model_name = spec.lower()
+            self.checkpoint_path = ""
+        else:
+            self.tracker, self.model_name, self.checkpoint_path = self._load_siamese(
+                spec, model_preset, tracker_cfg)
+            # Time the network alone (the rest of update() is crop + decode) for diagnostics.
+            self.tracker.model = _TimedModel(self.tracker.model)
+        self.init_count = 0
+        self.last_network_s = 0.0
+
+    def _load_siamese(self, spec, model_preset, tracker_cfg):
+        from fgsgt_ros.model.checkpoint import CheckpointError, load_checkpoint
+        from fgsgt_ros.tracker.siamese import SiameseTracker
+
+        path = resolve_checkpoint(spec)
+        try:
+            model, model_cfg, _extra = load_checkpoint(str(path), device=self.device)
+        except CheckpointError as exc:
+            raise ModelLoadError(f"checkpoint {path}: {exc}") from None
+        except Exception as exc:  # unreadable file, wrong format: still one clear line
+            raise ModelLoadError(f"checkpoint {path} cannot be loaded: "
+                                 f"{type(exc).__name__}: {exc}") from None
+        name = getattr(model_cfg, "name", "")
+        if model_preset and name != model_preset:
+            raise ModelLoadError(f"checkpoint {path} holds model '{name}' but model_preset is "
+                                 f"'{model_preset}'")
+        model.eval()
+        tracker = SiameseTracker(model, model_cfg, tracker_cfg, device=self.device)
+        return tracker, name, str(path)
+
+    def _autocast(self):
+        if self.precision == "fp16":
+            import torch
+
+            return torch.autocast(device_type="cuda", dtype=torch.float16)
+        return nullcontext()
+
+    # --- per-frame API (callers hold self.lock) ---------------------------------------------
+    def preprocess(self, raw: np.ndarray) -> np.ndarray:
+        """Raw frame (uint8/uint16/float32) -> uint8 (H, W, 3) after AGC."""
+        if raw.dtype == np.float32 and not np.isfinite(raw).all():
+            finite = raw[np.isfinite(raw)]
+            raw = np.nan_to_num(raw, nan=float(finite.min()) if finite.size else 0.0,
+                                posinf=float(finite.max()) if finite.size else 0.0,
+                                neginf=float(finite.min()) if finite.size else 0.0)
+        return self.preprocessor(raw)
+
+    def init(self, image: np.ndarray, box_xywh: np.ndarray) -> None:
+        import torch
+
+        with torch.inference_mode(), self._autocast():
+            self.tracker.init(image, np.asarray(box_xywh, dtype=np.float64))
+        self.init_count += 1
+
+    def update(self, image: np.ndarray):
+        """TrackResult of one frame; ``last_network_s`` holds the network's share of it."""
+        import torch
+
+        model = getattr(self.tracker, "model", None)
+        if isinstance(model, _TimedModel):
+            model.elapsed = 0.0
+        with torch.inference_mode(), self._autocast():
+            result = self.tracker.update(image)
+        self.last_network_s = model.elapsed if isinstance(model, _TimedModel) else 0.0
+        return result
+
+    def reset(self) -> None:
+        self.tracker.reset()
+
+    @property
+    def state_name(self) -> str:
+        state = self.tracker.state
+        return getattr(state, "name", str(state))
+
+
+class _TimedModel:
+    """Transparent wrapper that adds up the wall time of the network's ``track`` calls."""
+
+    def __init__(self, model) -> None:
+        self._model = model
+        self.elapsed = 0.0
+
+    def track(self, *args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return self._model.track(*args, **kwargs)
+        finally:
+            self.elapsed += time.perf_counter() - t0
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+
+_STATE_COLOURS = {"TRACKING": (0, 220, 0), "LOST": (0, 0, 255), "IDLE": (200, 200, 200)}
+
+
+def draw_debug(image: np.ndarray, box_xywh: Optional[np.ndarray], score: float,
+               state: str, extra: str = "") -> np.ndarray:
+    """The AGC frame with the box, score and state drawn (bgr8), for rviz."""
+    import cv2
+
+    out = image.copy() if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    colour = _STATE_COLOURS.get(state, (255, 255, 0))
+    scale = max(0.35, min(out.shape[:2]) / 480.0)
+    thick = max(1, int(round(scale * 2)))
+    if box_xywh is not None and np.isfinite(box_xywh).all():
+        x, y, w, h = box_xywh
+        cv2.rectangle(out, (int(round(x)), int(round(y))), (int(round(x + w)), int(round(y + h))),
+                      colour, thick)
+    label = f"{state} {score:.2f}" + (f" {extra}" if extra else "")
+    cv2.putText(out, label, (4, int(16 * scale + 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.5 * scale,
+                colour, thick, cv2.LINE_AA)
+    return out
+
+
+def perf() -> float:
+    return time.perf_counter()

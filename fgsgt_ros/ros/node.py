@@ -1,0 +1,492 @@
+"""The ``fgsgt_tracker`` ROS 2 node: a thin adapter around ``TrackerEngine``.
+
+Topics (relative, so a namespace per camera works):
+- in  ``image`` (sensor_msgs/Image) or ``image/compressed`` (sensor_msgs/CompressedImage), by the
+  ``input_transport`` parameter; sensor-data QoS unless overridden (``qos_reliability``/``qos_depth``).
+- in  ``init_box`` (vision_msgs/Detection2D): start tracking from a detector's box.
+- out ``detections`` (vision_msgs/Detection2DArray): one detection while TRACKING, empty otherwise.
+- out ``saliency`` (sensor_msgs/Image, input size, mono8 = probability*255 or 32FC1 = probability).
+- out ``debug_image`` (bgr8): the frame after AGC with box, score and state drawn.
+- out ``status`` (fgsgt_ros/TrackerStatus) per processed frame; ``/diagnostics`` periodically.
+Every per-frame output carries the input frame's header; /diagnostics carries the header of the
+last processed frame.
+Services: ``init_target`` (fgsgt_ros/srv/InitTarget), ``reset`` (std_srvs/Trigger).
+
+Threads: the image callback only decodes the message, files it in a ring buffer (for stamped
+init) and drops it in a single-slot mailbox; a worker thread takes the newest frame and runs the
+tracker; services and timers run on a MultiThreadedExecutor in their own callback groups, so they
+are answered while a frame is being processed. Frames overwritten in the mailbox are dropped and
+counted, never queued.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections import deque
+from typing import Optional
+
+import numpy as np
+import rclpy
+from builtin_interfaces.msg import Time as TimeMsg
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from fgsgt_ros.msg import TrackerStatus
+from fgsgt_ros.srv import InitTarget
+from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
+                                SetParametersResult)
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Header
+from std_srvs.srv import Trigger
+from vision_msgs.msg import (BoundingBox2D, Detection2D, Detection2DArray, ObjectHypothesis,
+                             ObjectHypothesisWithPose)
+
+from fgsgt_ros.ros import params as P
+from fgsgt_ros.ros.buffers import Frame, FrameRingBuffer, LatestFrameMailbox
+from fgsgt_ros.ros.conversions import (ConversionError, array_to_image, compressed_to_array,
+                                       image_to_array)
+from fgsgt_ros.ros.engine import (BoxError, ModelLoadError, TrackerEngine, check_box_values,
+                                  draw_debug, validate_box)
+
+NODE_NAME = "fgsgt_tracker"
+_STATE_CODES = {"IDLE": TrackerStatus.STATE_IDLE, "TRACKING": TrackerStatus.STATE_TRACKING,
+                "LOST": TrackerStatus.STATE_LOST}
+
+
+class ConfigError(ValueError):
+    """A parameter value the node cannot start with."""
+
+
+def stamp_to_ns(stamp) -> int:
+    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
+
+
+def ns_to_stamp(ns: int) -> TimeMsg:
+    return TimeMsg(sec=int(ns // 1_000_000_000), nanosec=int(ns % 1_000_000_000))
+
+
+def _descriptor(spec: P.ParamSpec) -> ParameterDescriptor:
+    desc = spec.description
+    if spec.choices:
+        desc += f" One of: {', '.join(spec.choices)}."
+    d = ParameterDescriptor(description=desc, read_only=spec.read_only)
+    if spec.choices:
+        d.additional_constraints = "one of: " + ", ".join(spec.choices)
+    if spec.range and isinstance(spec.default, float):
+        d.floating_point_range = [FloatingPointRange(
+            from_value=float(spec.range[0]), to_value=float(spec.range[1]),
+            step=float(spec.range[2]) if len(spec.range) > 2 else 0.0)]
+    elif spec.range and isinstance(spec.default, int) and not isinstance(spec.default, bool):
+        d.integer_range = [IntegerRange(
+            from_value=int(spec.range[0]), to_value=int(spec.range[1]),
+            step=int(spec.range[2]) if len(spec.range) > 2 else 1)]
+    return d
+
+
+class _Stats:
+    """Counters and cheap timers reported in status and /diagnostics (touched under ``lock``)."""
+
+    WINDOW = 300  # frames kept for latency/timing percentiles
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.received = 0
+        self.processed = 0
+        self.bad_frames = 0
+        self.errors = 0
+        self.last_warning = ""
+        self.done_times: deque = deque()
+        self.latency_ms: deque = deque(maxlen=self.WINDOW)
+        self.t_convert: deque = deque(maxlen=self.WINDOW)
+        self.t_pre: deque = deque(maxlen=self.WINDOW)
+        self.t_tracker: deque = deque(maxlen=self.WINDOW)  # update(): crop + network + decode
+        self.t_network: deque = deque(maxlen=self.WINDOW)  # the network's forward alone
+        self.t_publish: deque = deque(maxlen=self.WINDOW)
+        self.t_total: deque = deque(maxlen=self.WINDOW)
+
+    def rate_hz(self, now: float, window_s: float = 3.0) -> float:
+        while self.done_times and now - self.done_times[0] > window_s:
+            self.done_times.popleft()
+        n = len(self.done_times)
+        if n < 2:
+            return 0.0
+        span = self.done_times[-1] - self.done_times[0]
+        return (n - 1) / span if span > 0 else 0.0
+
+
+class TrackerNode(Node):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(NODE_NAME, **kwargs)
+        self._specs = {s.name: s for s in P.all_specs()}
+        values = self._declare_parameters()
+        self.cfg = P.build_dataclass(P.NodeConfig, values["node"])
+        try:
+            tracker_cfg = P.build_dataclass(P.tracker_config_class(), values["tracker"])
+            thermal_cfg = P.build_dataclass(P.thermal_config_class(), values["thermal"])
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"invalid tracker/thermal parameters: {exc}") from None
+        self._throttle: dict = {}
+        self.engine = TrackerEngine(
+            checkpoint=self.cfg.checkpoint, model_preset=self.cfg.model_preset,
+            device=self.cfg.device, precision=self.cfg.precision, tracker_cfg=tracker_cfg,
+            thermal_cfg=thermal_cfg, num_threads=self.cfg.num_threads,
+            warn=lambda s: self.get_logger().warning(s))
+        self.stats = _Stats()
+        self.ring = FrameRingBuffer(self.cfg.frame_buffer_size)
+        self.mailbox = LatestFrameMailbox()
+        self._last_header: Optional[Header] = None
+        self._last_score = 0.0
+        self._message = ""
+
+        self._image_group = MutuallyExclusiveCallbackGroup()
+        self._service_group = ReentrantCallbackGroup()
+        self._timer_group = MutuallyExclusiveCallbackGroup()
+        in_qos = QoSProfile(
+            history=HistoryPolicy.KEEP_LAST, depth=self.cfg.qos_depth,
+            reliability=(ReliabilityPolicy.BEST_EFFORT if self.cfg.qos_reliability == "best_effort"
+                         else ReliabilityPolicy.RELIABLE))
+        # Results are published reliably (REP-2003); a best-effort subscriber still connects.
+        out_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10,
+                             reliability=ReliabilityPolicy.RELIABLE)
+        if self.cfg.input_transport == "compressed":
+            self.create_subscription(CompressedImage, "image/compressed", self._on_compressed,
+                                     in_qos, callback_group=self._image_group)
+        else:
+            self.create_subscription(Image, "image", self._on_image, in_qos,
+                                     callback_group=self._image_group)
+        if self.cfg.subscribe_init_box:
+            self.create_subscription(Detection2D, "init_box", self._on_init_box, 10,
+                                     callback_group=self._service_group)
+        self.pub_det = self.create_publisher(Detection2DArray, "detections", out_qos)
+        self.pub_status = self.create_publisher(TrackerStatus, "status", out_qos)
+        self.pub_sal = self.create_publisher(Image, "saliency", out_qos)
+        self.pub_debug = self.create_publisher(Image, "debug_image", out_qos)
+        self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.create_service(InitTarget, "init_target", self._srv_init,
+                            callback_group=self._service_group)
+        self.create_service(Trigger, "reset", self._srv_reset, callback_group=self._service_group)
+        self.create_timer(self.cfg.diagnostics_period_s, self._publish_diagnostics,
+                          callback_group=self._timer_group)
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+
+        self._stop = threading.Event()
+        self._worker = threading.Thread(target=self._work, name="fgsgt_worker", daemon=True)
+        self._worker.start()
+        self.get_logger().info(
+            f"tracking with {self.engine.model_name or 'model'} on {self.engine.device} "
+            f"({self.engine.precision}); input '{self._input_topic()}' "
+            f"({self.cfg.input_transport}, {self.cfg.qos_reliability}, depth {self.cfg.qos_depth})")
+
+    # --- parameters ------------------------------------------------------------------------
+    def _declare_parameters(self) -> dict:
+        values = {"node": {}, "tracker": {}, "thermal": {}}
+        for spec in self._specs.values():
+            try:
+                value = self.declare_parameter(spec.name, spec.default, _descriptor(spec)).value
+            except Exception as exc:  # wrong type / outside range in the params file
+                raise ConfigError(f"parameter {spec.name}: {exc}") from None
+            reason = P.check_choice(spec, value)
+            if reason:
+                raise ConfigError(reason)
+            values[spec.group][spec.field_name] = value
+        return values
+
+    def _on_set_parameters(self, params) -> SetParametersResult:
+        for p in params:
+            spec = self._specs.get(p.name)
+            if spec is None:
+                continue
+            reason = P.check_choice(spec, p.value)
+            if reason:
+                return SetParametersResult(successful=False, reason=reason)
+        for p in params:
+            spec = self._specs.get(p.name)
+            if spec is not None and spec.group == "node" and not spec.read_only:
+                setattr(self.cfg, spec.field_name, p.value)
+        return SetParametersResult(successful=True)
+
+    def _input_topic(self) -> str:
+        name = "image/compressed" if self.cfg.input_transport == "compressed" else "image"
+        return self.resolve_topic_name(name)
+
+    # --- logging ---------------------------------------------------------------------------
+    def _warn_throttled(self, kind: str, text: str) -> None:
+        """One log line per ``kind`` per ``log_throttle_s``; suppressed repeats are counted."""
+        now = time.monotonic()
+        last, suppressed = self._throttle.get(kind, (-1e18, 0))
+        self._message = text
+        with self.stats.lock:
+            self.stats.last_warning = text
+        if now - last >= self.cfg.log_throttle_s:
+            more = f" ({suppressed} more like this suppressed)" if suppressed else ""
+            self.get_logger().warning(text + more)
+            self._throttle[kind] = (now, 0)
+        else:
+            self._throttle[kind] = (last, suppressed + 1)
+
+    # --- input -----------------------------------------------------------------------------
+    def _on_image(self, msg: Image) -> None:
+        self._accept(msg, image_to_array)
+
+    def _on_compressed(self, msg: CompressedImage) -> None:
+        self._accept(msg, compressed_to_array)
+
+    def _accept(self, msg, decode) -> None:
+        t0 = time.perf_counter()
+        with self.stats.lock:
+            self.stats.received += 1
+        try:
+            image = decode(msg)
+        except ConversionError as exc:
+            with self.stats.lock:
+                self.stats.bad_frames += 1
+            self._warn_throttled("bad_frame", f"dropping bad frame (stamp "
+                                 f"{stamp_to_ns(msg.header.stamp) / 1e9:.3f}): {exc}")
+            return
+        frame = Frame(stamp_ns=stamp_to_ns(msg.header.stamp), header=msg.header, image=image,
+                      received_ns=time.monotonic_ns(), convert_s=time.perf_counter() - t0)
+        self.ring.add(frame)
+        self.mailbox.put(frame)
+
+    # --- worker ----------------------------------------------------------------------------
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            frame = self.mailbox.take(timeout=0.2)
+            if frame is None:
+                continue
+            try:
+                self._process(frame)
+            except Exception as exc:  # a frame must never kill the worker
+                with self.stats.lock:
+                    self.stats.errors += 1
+                self._warn_throttled("process", f"frame {frame.stamp_ns / 1e9:.3f} failed: "
+                                     f"{type(exc).__name__}: {exc}")
+
+    def _process(self, frame: Frame) -> None:
+        want_debug = self.cfg.publish_debug_image
+        want_sal = self.cfg.publish_saliency
+        t0 = time.perf_counter()
+        result = None
+        image = None
+        with self.engine.lock:
+            state = self.engine.state_name
+            if state != "IDLE" or want_debug:
+                image = self.engine.preprocess(frame.image)
+            t1 = time.perf_counter()
+            network_s = 0.0
+            if state != "IDLE":
+                result = self.engine.update(image)
+                network_s = self.engine.last_network_s
+                state = getattr(result.state, "name", str(result.state))
+            t2 = time.perf_counter()
+        header = frame.header
+        score = float(result.score) if result is not None else 0.0
+        box = np.asarray(result.box, dtype=np.float64) if result is not None else None
+
+        det = Detection2DArray(header=header)
+        if state == "TRACKING" and box is not None and np.isfinite(box).all():
+            det.detections.append(self._detection(header, box, score))
+        self.pub_det.publish(det)
+        if want_sal and result is not None and getattr(result, "saliency", None) is not None:
+            self.pub_sal.publish(self._saliency_msg(result.saliency, header))
+        if want_debug and image is not None:
+            self.pub_debug.publish(array_to_image(
+                draw_debug(image, box if state != "IDLE" else None, score, state), header, "bgr8"))
+        t3 = time.perf_counter()
+
+        now = time.time()
+        latency_ms = (now - frame.stamp_ns / 1e9) * 1e3
+        with self.stats.lock:
+            s = self.stats
+            s.processed += 1
+            s.done_times.append(time.monotonic())
+            s.latency_ms.append(latency_ms)
+            s.t_convert.append(frame.convert_s)
+            s.t_pre.append(t1 - t0)
+            s.t_tracker.append(t2 - t1)
+            s.t_network.append(network_s)
+            s.t_publish.append(t3 - t2)
+            s.t_total.append(frame.convert_s + t3 - t0)
+            rate = s.rate_hz(time.monotonic())
+            processed, dropped = s.processed, self.mailbox.dropped
+        self._last_header = header
+        self._last_score = score
+        status = TrackerStatus(
+            header=header, state=_STATE_CODES.get(state, 0), state_name=state, score=score,
+            processing_rate_hz=float(rate), latency_ms=float(latency_ms),
+            frames_processed=processed, frames_dropped=dropped, message=self._message)
+        self.pub_status.publish(status)
+
+    def _detection(self, header, box, score) -> Detection2D:
+        x, y, w, h = (float(v) for v in box)
+        det = Detection2D(header=header, id=str(self.engine.init_count))
+        bbox = BoundingBox2D()
+        bbox.center.position.x, bbox.center.position.y = x + w / 2.0, y + h / 2.0
+        bbox.size_x, bbox.size_y = w, h
+        det.bbox = bbox
+        det.results.append(ObjectHypothesisWithPose(
+            hypothesis=ObjectHypothesis(class_id=self.cfg.class_id, score=float(score))))
+        return det
+
+    def _saliency_msg(self, saliency: np.ndarray, header) -> Image:
+        sal = np.clip(np.asarray(saliency, dtype=np.float32), 0.0, 1.0)
+        if self.cfg.saliency_encoding == "32FC1":
+            return array_to_image(sal, header, "32FC1")
+        return array_to_image((sal * 255.0 + 0.5).astype(np.uint8), header, "mono8")
+
+    # --- target (re)initialisation --------------------------------------------------------
+    def _initialise(self, cx, cy, w, h, stamp_ns: int):
+        """-> (success, message, frame or None, xywh or None). Never raises."""
+        try:
+            check_box_values(cx, cy, w, h)
+        except BoxError as exc:
+            return False, str(exc), None, None
+        if stamp_ns == 0:
+            frame = self.ring.latest()
+            if frame is None:
+                return False, "no frame received yet: cannot initialise", None, None
+        else:
+            frame = self.ring.get(stamp_ns)
+            if frame is None:
+                n, lo, hi = self.ring.span()
+                held = (f"buffer holds {n} frames from {lo / 1e9:.3f} to {hi / 1e9:.3f}"
+                        if n else "no frame received yet")
+                return False, (f"no buffered frame with stamp {stamp_ns / 1e9:.3f} ({held}); "
+                               f"send a zero stamp to use the latest frame"), None, None
+        height, width = frame.image.shape[:2]
+        try:
+            xywh = validate_box(cx, cy, w, h, width, height)
+        except BoxError as exc:
+            return False, str(exc), frame, None
+        try:
+            with self.engine.lock:
+                image = self.engine.preprocess(frame.image)
+                self.engine.init(image, xywh)
+        except ValueError as exc:  # InvalidBoxError is a ValueError: previous target kept
+            return False, f"tracker refused the box: {exc}", frame, None
+        except Exception as exc:
+            with self.stats.lock:
+                self.stats.errors += 1
+            return False, f"initialisation failed: {type(exc).__name__}: {exc}", frame, None
+        msg = (f"tracking target {self.engine.init_count} from box x={xywh[0]:.1f} "
+               f"y={xywh[1]:.1f} w={xywh[2]:.1f} h={xywh[3]:.1f} on frame "
+               f"{frame.stamp_ns / 1e9:.3f}")
+        self._message = msg
+        self.get_logger().info(msg)
+        return True, msg, frame, xywh
+
+    def _srv_init(self, request: InitTarget.Request, response: InitTarget.Response):
+        b = request.box
+        ok, msg, frame, xywh = self._initialise(
+            b.center.position.x, b.center.position.y, b.size_x, b.size_y,
+            stamp_to_ns(request.stamp))
+        response.success, response.message = ok, msg
+        if frame is not None:
+            response.frame_stamp = frame.header.stamp
+        if xywh is not None:
+            response.box.center.position.x = float(xywh[0] + xywh[2] / 2.0)
+            response.box.center.position.y = float(xywh[1] + xywh[3] / 2.0)
+            response.box.size_x, response.box.size_y = float(xywh[2]), float(xywh[3])
+        if not ok:
+            self.get_logger().warning(f"init_target refused: {msg}")
+        return response
+
+    def _on_init_box(self, msg: Detection2D) -> None:
+        b = msg.bbox
+        ok, text, _, _ = self._initialise(b.center.position.x, b.center.position.y, b.size_x,
+                                          b.size_y, stamp_to_ns(msg.header.stamp))
+        if not ok:
+            self._warn_throttled("init_box", f"init_box ignored: {text}")
+
+    def _srv_reset(self, request, response):
+        with self.engine.lock:
+            self.engine.reset()
+        response.success, response.message = True, "tracker reset: IDLE until the next init"
+        self._message = response.message
+        self.get_logger().info(response.message)
+        return response
+
+    # --- diagnostics -----------------------------------------------------------------------
+    def _publish_diagnostics(self) -> None:
+        with self.stats.lock:
+            s = self.stats
+
+            def mean_ms(d):
+                return 1e3 * float(np.mean(d)) if d else 0.0
+
+            lat = np.asarray(s.latency_ms) if s.latency_ms else np.zeros(1)
+            conv, pre, trk, net, pub, tot = (
+                mean_ms(s.t_convert), mean_ms(s.t_pre), mean_ms(s.t_tracker),
+                mean_ms(s.t_network), mean_ms(s.t_publish), mean_ms(s.t_total))
+            rate = s.rate_hz(time.monotonic())
+            values = {
+                "state": self.engine.state_name, "model": self.engine.model_name,
+                "device": self.engine.device, "precision": self.engine.precision,
+                "input_topic": self._input_topic(),
+                "frames_received": s.received, "frames_processed": s.processed,
+                "frames_dropped": self.mailbox.dropped, "bad_frames": s.bad_frames,
+                "processing_errors": s.errors, "processing_rate_hz": f"{rate:.2f}",
+                "latency_p50_ms": f"{np.percentile(lat, 50):.1f}",
+                "latency_p99_ms": f"{np.percentile(lat, 99):.1f}",
+                "time_convert_ms": f"{conv:.2f}", "time_preprocess_ms": f"{pre:.2f}",
+                "time_tracker_ms": f"{trk:.2f}", "time_network_ms": f"{net:.2f}",
+                "time_publish_ms": f"{pub:.2f}", "time_total_ms": f"{tot:.2f}",
+                # node = conversion + AGC + publishing; outside network adds crop + decode
+                "node_overhead_share": f"{(tot - trk) / tot:.3f}" if tot > 0 else "0",
+                "outside_network_share": f"{(tot - net) / tot:.3f}" if tot > 0 else "0",
+                "buffered_frames": len(self.ring), "last_warning": s.last_warning,
+            }
+            bad = s.bad_frames + s.errors
+        state = values["state"]
+        if bad and values["last_warning"]:
+            level, message = DiagnosticStatus.WARN, f"{state}; {bad} bad frames/errors so far"
+        elif state == "LOST":
+            level, message = DiagnosticStatus.WARN, "target lost"
+        else:
+            level, message = DiagnosticStatus.OK, state
+        header = Header()
+        if self._last_header is not None:
+            header.stamp, header.frame_id = self._last_header.stamp, self._last_header.frame_id
+        else:
+            header.stamp = self.get_clock().now().to_msg()
+        status = DiagnosticStatus(
+            level=level, name=f"{self.get_fully_qualified_name()}: tracker", message=message,
+            hardware_id=values["device"],
+            values=[KeyValue(key=k, value=str(v)) for k, v in values.items()])
+        self.pub_diag.publish(DiagnosticArray(header=header, status=[status]))
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        self.mailbox.close()
+        self._worker.join(timeout=5.0)
+
+
+def main(args=None) -> int:
+    rclpy.init(args=args)
+    logger = rclpy.logging.get_logger(NODE_NAME)
+    try:
+        node = TrackerNode()
+    except (ModelLoadError, ConfigError) as exc:
+        logger.fatal(f"cannot start: {exc}")
+        rclpy.try_shutdown()
+        return 1
+    executor = MultiThreadedExecutor(num_threads=3)
+    executor.add_node(node)
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.shutdown()
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Types shared by every tracker (Siamese and OpenCV peers): states, results, box validation.
+
+Box convention: ``fgsgt_ros.boxes`` (continuous 0-based xywh, the box covers [x, x+w) x [y, y+h)).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Tuple
+
+import numpy as np
+
+from fgsgt_ros.boxes import clip_xywh
+
+
+class TrackState(enum.Enum):
+    IDLE = "idle"          # no target (before init / after reset)
+    TRACKING = "tracking"  # confident, or weak for fewer than lost_frames frames
+    LOST = "lost"          # weak for lost_frames frames; searching an enlarged region
+
+
+class InvalidBoxError(ValueError):
+    """A target box that cannot be tracked (empty, NaN/inf, entirely outside, wrong shape)."""
+
+
+@dataclass
+class TrackResult:
+    """Output of one ``update``.
+
+    ``box``: xywh float64 (4,) in frame pixels. ``score``: the tracker's confidence in [0, 1] (Siamese:
+    foreground probability of the chosen anchor; peers: 1 if OpenCV reported success else 0).
+    ``saliency``: float32 (H, W) in [0, 1] at frame size, zeros outside the search crop; computed
+    lazily on first access from ``saliency_crop`` (the network's map over ``search_region``, an
+    xywh square in frame pixels), so callers that never read it pay nothing. ``None`` for trackers
+    without a saliency map (the OpenCV peers) or networks that return none.
+    """
+
+    box: np.ndarray
+    score: float
+    state: TrackState
+    frame_size: Tuple[int, int] = (0, 0)            # (H, W)
+    saliency_crop: Optional[np.ndarray] = field(default=None, repr=False)
+    search_region: Optional[np.ndarray] = None
+    _saliency_fn: Optional[Callable[[], np.ndarray]] = field(default=None, repr=False, compare=False)
+    _saliency: Optional[np.ndarray] = field(default=None, repr=False, compare=False)
+
+    @property
+    def saliency(self) -> Optional[np.ndarray]:
+        if self._saliency is None and self._saliency_fn is not None:
+            self._saliency = self._saliency_fn()
+            self._saliency_fn = None
+        return self._saliency
+
+
+def validate_box(box, width: int, height: int) -> np.ndarray:
+    """Check an xywh box against a ``width`` x ``height`` frame and clip it to the frame.
+
+    Raises InvalidBoxError if the box has not 4 finite numbers, a non-positive width/height, or no
+    overlap with the frame. A box partly outside is clipped to the part inside.
+    """
+    try:
+        b = np.asarray(box, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise InvalidBoxError(f"box must be 4 numbers x, y, w, h; got {box!r}") from exc
+    if b.shape != (4,):
+        raise InvalidBoxError(f"box must be 4 numbers x, y, w, h; got {b.size} values")
+    if not np.isfinite(b).all():
+        raise InvalidBoxError(f"box has NaN or infinite values: {b.tolist()}")
+    if b[2] <= 0 or b[3] <= 0:
+        raise InvalidBoxError(f"box is empty (w={b[2]:g}, h={b[3]:g})")
+    clipped = clip_xywh(b, width, height)
+    if clipped[2] <= 0 or clipped[3] <= 0:
+        raise InvalidBoxError(f"box {b.tolist()} lies entirely outside the {width}x{height} frame")
+    return clipped
+
+
+def as_uint8_image(image: np.ndarray, who: str = "tracker") -> np.ndarray:
+    """Accept uint8 (H, W) or (H, W, 3|4); anything else is refused with advice."""
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"{who} expects a numpy image, got {type(image).__name__}")
+    if image.dtype != np.uint8:
+        raise TypeError(f"{who} expects 8-bit frames, got {image.dtype}; convert raw thermal frames "
+                        "with fgsgt_ros.tracker.thermal.ThermalPreprocessor first")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    if image.ndim == 3 and image.shape[2] == 4:
+        image = image[..., :3]
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)) or image.size == 0:
+        raise ValueError(f"{who} expects an (H, W) or (H, W, 3) image, got shape {image.shape}")
+    return image
+
+
+class LostMonitor:
+    """TRACKING/LOST bookkeeping shared by all trackers (thresholds from TrackerConfig)."""
+
+    def __init__(self, lost_threshold: float, lost_frames: int, recover_threshold: float) -> None:
+        self.lost_threshold = lost_threshold
+        self.lost_frames = lost_frames
+        self.recover_threshold = recover_threshold
+        self.state = TrackState.IDLE
+        self.weak = 0
+
+    def start(self) -> None:
+        self.state, self.weak = TrackState.TRACKING, 0
+
+    def stop(self) -> None:
+        self.state, self.weak = TrackState.IDLE, 0
+
+    def step(self, score: float) -> TrackState:
+        """Feed this frame's score; returns the new state."""
+        if self.state == TrackState.TRACKING:
+            self.weak = self.weak + 1 if score < self.lost_threshold else 0
+            if self.weak >= self.lost_frames:
+                self.state = TrackState.LOST
+        elif self.state == TrackState.LOST and score >= self.recover_threshold:
+            self.state, self.weak = TrackState.TRACKING, 0
+        return self.state

@@ -1,0 +1,88 @@
+"""Tracking hyperparameters (one source of truth for their defaults).
+
+The defaults are the public SiamRPN++ TIR variant (shared/docs/REFERENCE.md: K=0.01, WI=0.40,
+LR=0.38): thermal targets change aspect ratio little between frames but the contrast of a TIR
+score map is flatter than in colour video, so a weak scale/ratio penalty and a strong cosine window
+work better there. The OTB and VOT settings of SiamRPN++ are available as named presets.
+
+Lost-target handling (our design; SiamRPN++ has only a "long-term" mode, see REFERENCE.md):
+- TRACKING -> LOST when the raw foreground score of the chosen anchor stays below
+  ``lost_threshold`` for ``lost_frames`` consecutive frames;
+- while LOST the search context ``s_x`` is multiplied by ``reacquire_scale`` (the network input stays
+  ``instance_size``, so the crop is coarser), the cosine window is weakened to
+  ``lost_window_influence`` (the target may be anywhere in the enlarged region), and the box is only
+  moved when the score reaches ``recover_threshold`` (>= ``lost_threshold``: hysteresis); then the
+  state goes back to TRACKING and the normal search size is restored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Dict, Mapping
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Hyperparameters of ``SiameseTracker`` (peers use the lost-target fields only)."""
+
+    #: K of the scale/ratio change penalty exp(-(r_c * s_c - 1) * K).
+    penalty_k: float = 0.01
+    #: WI: weight of the cosine (Hanning) window in pscore = score*penalty*(1-WI) + window*WI.
+    window_influence: float = 0.40
+    #: LR: size smoothing rate; the applied rate is penalty * score * LR.
+    lr: float = 0.38
+    #: Context added around the target: s_z = sqrt((w + c(w+h)) (h + c(w+h))).
+    context_amount: float = 0.5
+    #: Smallest box side in pixels after the update (pysot: 10).
+    min_size: float = 10.0
+    #: Score below this counts as a "weak" frame.
+    lost_threshold: float = 0.3
+    #: Consecutive weak frames before the state becomes LOST.
+    lost_frames: int = 5
+    #: Score at or above which a LOST target is re-acquired (>= lost_threshold).
+    recover_threshold: float = 0.5
+    #: Factor applied to the search context s_x while LOST.
+    reacquire_scale: float = 2.0
+    #: Cosine-window weight while LOST (pysot long-term mode uses 0.001).
+    lost_window_influence: float = 0.001
+
+    def __post_init__(self) -> None:
+        if not (0.0 <= self.window_influence <= 1.0 and 0.0 <= self.lost_window_influence <= 1.0):
+            raise ValueError("window_influence values must be in [0, 1]")
+        if not 0.0 <= self.lr <= 1.0:
+            raise ValueError(f"lr must be in [0, 1], got {self.lr}")
+        if self.penalty_k < 0 or self.context_amount < 0 or self.min_size <= 0:
+            raise ValueError("penalty_k and context_amount must be >= 0, min_size > 0")
+        if self.lost_frames < 1:
+            raise ValueError(f"lost_frames must be >= 1, got {self.lost_frames}")
+        if self.recover_threshold < self.lost_threshold:
+            raise ValueError("recover_threshold must be >= lost_threshold")
+        if self.reacquire_scale < 1.0:
+            raise ValueError(f"reacquire_scale must be >= 1, got {self.reacquire_scale}")
+
+    def to_dict(self) -> Dict[str, float]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, object]) -> "TrackerConfig":
+        """Build from a mapping (e.g. ROS parameters or a checkpoint's ``extra``); unknown keys raise."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown tracker parameter(s) {unknown}; valid: {sorted(known)}")
+        return replace(cls(), **dict(values))
+
+
+#: Named hyperparameter sets (REFERENCE.md). "tir" is the default ``TrackerConfig()``.
+TRACKER_PRESETS: Dict[str, TrackerConfig] = {
+    "tir": TrackerConfig(),
+    "otb": TrackerConfig(penalty_k=0.24, window_influence=0.5, lr=0.25),
+    "vot": TrackerConfig(penalty_k=0.05, window_influence=0.42, lr=0.38),
+}
+
+
+def get_tracker_preset(name: str) -> TrackerConfig:
+    try:
+        return TRACKER_PRESETS[name]
+    except KeyError:
+        raise ValueError(f"unknown tracker preset {name!r}; valid: {', '.join(TRACKER_PRESETS)}") from None

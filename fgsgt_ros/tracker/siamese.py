@@ -1,0 +1,242 @@
+"""SiamRPN++-style tracking loop around any FGSGT-family network (no ROS imports).
+
+Usage with raw thermal frames (what the ROS node does)::
+
+    from fgsgt_ros.tracker import build_tracker
+    from fgsgt_ros.tracker.thermal import ThermalPreprocessor
+    agc = ThermalPreprocessor()            # one per camera stream, keeps the smoothed AGC range
+    tracker = build_tracker("fgsgt")       # shipped checkpoint; or "fgsgt_tiny:path.pt", "csrt"
+    tracker.init(agc(raw_frame0), (x, y, w, h))
+    for raw in frames:
+        result = tracker.update(agc(raw))  # result.box, .score, .state, .saliency (lazy)
+
+The tracker itself only takes 8-bit frames, (H, W) or (H, W, 3) (grey thermal is replicated to the
+3 network channels after cropping, which is cheaper than converting the whole frame); 16-bit or
+float frames raise TypeError pointing at ``ThermalPreprocessor``. Keeping AGC outside lets one
+preprocessed image serve both the tracker and the display.
+
+Per frame (shared/docs/REFERENCE.md, SiamRPN++):
+- context: s_z = sqrt((w + c(w+h)) (h + c(w+h))), c = ``context_amount``; s_x = s_z * instance/exemplar;
+- crops: one ``cv2.warpAffine`` from the frame straight to the network size (bilinear), centred on
+  the target, out-of-image parts filled with the per-channel frame mean;
+- scores: softmax foreground of ``cls``; boxes: anchors of ``fgsgt_ros.model.anchors`` decoded with
+  ``loc``; penalty = exp(-(r_c * s_c - 1) K) with the scale change s_c of sz(w, h) =
+  sqrt((w+p)(h+p)), p = (w+h)/2 and the ratio change r_c; pscore = penalty*score*(1-WI) + window*WI
+  (Hanning window); the best anchor moves the centre fully and the size by lr = penalty*score*LR;
+  the centre is clipped to the image and w, h to [min_size, image size].
+Coordinates are continuous (``fgsgt_ros.boxes``): centre = x + w/2, which is pysot's x + (w-1)/2
+in its pixel-index convention.
+
+States (``TrackerConfig`` documents the thresholds): IDLE until ``init``; TRACKING; LOST after
+``lost_frames`` weak frames. Re-acquisition while LOST: the network input stays ``instance_size``,
+so the search context s_x is enlarged by ``reacquire_scale`` instead (coarser resolution, larger
+area); the box stays where it was until a score reaches ``recover_threshold``. ``init`` may be
+called again at any time with a new box; an invalid box raises ``InvalidBoxError`` and keeps the
+previous target and state.
+
+Saliency: the network's map covers the search crop; ``TrackResult.saliency`` warps it back to the
+full frame (float32 (H, W), zeros outside the crop) only when first read.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+import cv2
+import numpy as np
+import torch
+
+from fgsgt_ros.model.anchors import anchor_grid, decode
+from fgsgt_ros.tracker.base import (InvalidBoxError, LostMonitor, TrackResult, TrackState,
+                                    as_uint8_image, validate_box)
+from fgsgt_ros.tracker.config import TrackerConfig
+
+__all__ = ["SiameseTracker", "TrackResult", "TrackState", "InvalidBoxError", "crop_square",
+           "crop_to_frame"]
+
+
+def crop_square(image: np.ndarray, center, side: float, out_size: int, fill) -> np.ndarray:
+    """Square region of ``side`` frame pixels centred on ``center`` (continuous coords), resized to
+    ``out_size`` x ``out_size``; parts outside the image take the value ``fill`` (per channel)."""
+    a = side / out_size
+    # dst pixel u (centre u + 0.5 in continuous coords) <- frame continuous x0 + (u + 0.5) a,
+    # i.e. frame pixel index x0 + (u + 0.5) a - 0.5
+    x0 = center[0] - side / 2.0
+    y0 = center[1] - side / 2.0
+    m = np.array([[a, 0.0, x0 + 0.5 * a - 0.5], [0.0, a, y0 + 0.5 * a - 0.5]], dtype=np.float64)
+    if np.ndim(fill) == 0:
+        border = float(fill)
+    else:
+        border = tuple(float(v) for v in fill)
+    return cv2.warpAffine(image, m, (out_size, out_size),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=border)
+
+
+def crop_to_frame(crop_map: np.ndarray, region_xywh, frame_h: int, frame_w: int) -> np.ndarray:
+    """Inverse of ``crop_square`` for a map covering the square ``region_xywh``: float32 (H, W),
+    zeros outside the region."""
+    hs, ws = crop_map.shape[:2]
+    x0, y0, side_w, side_h = (float(v) for v in region_xywh)
+    kx, ky = ws / side_w, hs / side_h
+    # frame pixel X (centre X + 0.5) <- map index (X + 0.5 - x0) k - 0.5
+    m = np.array([[kx, 0.0, (0.5 - x0) * kx - 0.5], [0.0, ky, (0.5 - y0) * ky - 0.5]])
+    return cv2.warpAffine(np.ascontiguousarray(crop_map, dtype=np.float32), m, (frame_w, frame_h),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+
+
+def _change(r: np.ndarray) -> np.ndarray:
+    return np.maximum(r, 1.0 / r)
+
+
+def _sz(w, h):
+    pad = (w + h) * 0.5
+    return np.sqrt((w + pad) * (h + pad))
+
+
+class SiameseTracker:
+    """Tracker around a network with ``template(z)`` and ``track(x) -> (cls, loc, sal)``.
+
+    Args:
+        model: the network (``fgsgt_ros.model.network.FGSGTNet`` or anything with that interface).
+        model_cfg: provides ``exemplar_size``, ``instance_size``, ``stride``, ``anchor_ratios``,
+            ``anchor_scales`` (``score_size`` is read from the network output).
+        tracker_cfg: hyperparameters (``TrackerConfig()`` defaults when None).
+        device: torch device string, e.g. "cpu" or "cuda:0".
+    """
+
+    def __init__(self, model, model_cfg, tracker_cfg: Optional[TrackerConfig] = None,
+                 device: str = "cpu", name: Optional[str] = None) -> None:
+        self.cfg = tracker_cfg or TrackerConfig()
+        self.model_cfg = model_cfg
+        self.device = torch.device(device)
+        self.model = model.to(self.device) if hasattr(model, "to") else model
+        if hasattr(self.model, "eval"):
+            self.model.eval()
+        self.name = name or getattr(model_cfg, "name", "siamese")
+        self._grids: Dict[int, tuple] = {}
+        self._monitor = LostMonitor(self.cfg.lost_threshold, self.cfg.lost_frames,
+                                    self.cfg.recover_threshold)
+        self._center = np.zeros(2)
+        self._size = np.zeros(2)
+
+    # ------------------------------------------------------------------ state
+    @property
+    def state(self) -> TrackState:
+        return self._monitor.state
+
+    @property
+    def box(self) -> Optional[np.ndarray]:
+        """Current target box (xywh) or None when IDLE."""
+        if self.state == TrackState.IDLE:
+            return None
+        return np.concatenate([self._center - self._size / 2.0, self._size])
+
+    def reset(self) -> None:
+        """Forget the target (state IDLE)."""
+        self._monitor.stop()
+
+    # ------------------------------------------------------------------ helpers
+    def _grid(self, score_size: int):
+        if score_size not in self._grids:
+            mc = self.model_cfg
+            anchors = anchor_grid(mc.stride, mc.anchor_ratios, mc.anchor_scales, score_size)
+            n_anchor = len(anchors) // (score_size * score_size)
+            hann = np.hanning(score_size)
+            window = np.tile(np.outer(hann, hann).ravel(), n_anchor)
+            self._grids[score_size] = (anchors.astype(np.float64), window)
+        return self._grids[score_size]
+
+    def _to_tensor(self, crop: np.ndarray) -> torch.Tensor:
+        t = torch.from_numpy(crop)
+        if crop.ndim == 2:
+            t = t[None].expand(3, -1, -1)
+        else:
+            t = t.permute(2, 0, 1)
+        return t[None].to(self.device, dtype=torch.float32, non_blocking=True).contiguous()
+
+    def _context(self) -> float:
+        w, h = self._size
+        c = self.cfg.context_amount * (w + h)
+        return float(np.sqrt((w + c) * (h + c)))
+
+    @staticmethod
+    def _fill(image: np.ndarray):
+        m = cv2.mean(image)
+        return m[0] if image.ndim == 2 else m[:3]
+
+    # ------------------------------------------------------------------ API
+    @torch.no_grad()
+    def init(self, image: np.ndarray, box_xywh) -> None:
+        """Start (or restart) tracking the target ``box_xywh`` in ``image`` (uint8, grey or BGR)."""
+        image = as_uint8_image(image, "SiameseTracker")
+        h, w = image.shape[:2]
+        box = validate_box(box_xywh, w, h)  # raises before any state changes
+        center = np.array([box[0] + box[2] / 2.0, box[1] + box[3] / 2.0])
+        size = np.array([box[2], box[3]], dtype=np.float64)
+        old_center, old_size = self._center, self._size
+        self._center, self._size = center, size
+        try:
+            z = crop_square(image, center, self._context(), self.model_cfg.exemplar_size,
+                            self._fill(image))
+            self.model.template(self._to_tensor(z))
+        except Exception:
+            self._center, self._size = old_center, old_size
+            raise
+        self._monitor.start()
+
+    @torch.no_grad()
+    def update(self, image: np.ndarray) -> TrackResult:
+        """Track one frame; raises RuntimeError when IDLE (call ``init`` first)."""
+        if self.state == TrackState.IDLE:
+            raise RuntimeError("SiameseTracker.update() called before init()")
+        image = as_uint8_image(image, "SiameseTracker")
+        frame_h, frame_w = image.shape[:2]
+        cfg, mc = self.cfg, self.model_cfg
+        lost = self.state == TrackState.LOST
+
+        s_x = self._context() * mc.instance_size / mc.exemplar_size
+        if lost:
+            s_x *= cfg.reacquire_scale
+        scale = mc.instance_size / s_x  # crop pixels per frame pixel
+        x = crop_square(image, self._center, s_x, mc.instance_size, self._fill(image))
+        cls, loc, sal = self.model.track(self._to_tensor(x))
+
+        score_size = cls.shape[-1]
+        anchors, window = self._grid(score_size)
+        logits = cls[0].reshape(2, -1).double().cpu().numpy()
+        score = 1.0 / (1.0 + np.exp(np.clip(logits[0] - logits[1], -50, 50)))
+        pred = decode(loc[0].reshape(4, -1).double().cpu().numpy(), anchors)
+
+        # scale / aspect-ratio change penalty (in crop pixels)
+        target_w, target_h = self._size * scale
+        s_c = _change(_sz(pred[:, 2], pred[:, 3]) / _sz(target_w, target_h))
+        r_c = _change((target_w / target_h) / (pred[:, 2] / pred[:, 3]))
+        penalty = np.exp(-(r_c * s_c - 1.0) * cfg.penalty_k)
+        wi = cfg.lost_window_influence if lost else cfg.window_influence
+        pscore = penalty * score * (1.0 - wi) + window * wi
+        best = int(np.argmax(pscore))
+        best_score = float(score[best])
+
+        region = np.array([self._center[0] - s_x / 2, self._center[1] - s_x / 2, s_x, s_x])
+        if not lost or best_score >= cfg.recover_threshold:
+            bbox = pred[best] / scale
+            lr = penalty[best] * score[best] * cfg.lr
+            center = self._center + bbox[:2]
+            size = self._size * (1.0 - lr) + bbox[2:] * lr
+            center[0] = np.clip(center[0], 0.0, frame_w)
+            center[1] = np.clip(center[1], 0.0, frame_h)
+            size[0] = np.clip(size[0], min(cfg.min_size, frame_w), frame_w)
+            size[1] = np.clip(size[1], min(cfg.min_size, frame_h), frame_h)
+            self._center, self._size = center, size
+        state = self._monitor.step(best_score)
+
+        sal_crop = None
+        fn = None
+        if sal is not None:
+            sal_crop = np.clip(sal[0, 0].float().cpu().numpy(), 0.0, 1.0)
+            fn = (lambda m=sal_crop, r=region: crop_to_frame(m, r, frame_h, frame_w))
+        return TrackResult(box=self.box, score=best_score, state=state,
+                           frame_size=(frame_h, frame_w), saliency_crop=sal_crop,
+                           search_region=region, _saliency_fn=fn)

@@ -1,0 +1,240 @@
+"""SiameseTracker and OpenCV peers: geometry round-trips, following, LOST/re-acquisition, bad boxes."""
+
+import numpy as np
+import pytest
+import torch
+
+from fgsgt_ros.boxes import iou_xywh
+from fgsgt_ros.model.anchors import anchor_grid, decode, encode
+from fgsgt_ros.tracker import InvalidBoxError, TrackerBuildError, TrackState, build_tracker
+from fgsgt_ros.tracker.config import TrackerConfig, get_tracker_preset
+from fgsgt_ros.tracker.peers import OpenCVTracker
+from fgsgt_ros.tracker.siamese import SiameseTracker, crop_square, crop_to_frame
+from test_tracker_oracle import ORACLE_CFG, OracleNet, scene
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    torch.set_num_threads(1)
+
+
+def _tracker(**cfg):
+    return SiameseTracker(OracleNet(), ORACLE_CFG, TrackerConfig(**cfg))
+
+
+# ----------------------------------------------------------------------------- geometry
+
+def test_crop_at_unit_scale_is_the_image_region_and_pads_with_fill():
+    img = np.arange(40 * 50, dtype=np.float32).reshape(40, 50) % 251
+    img = img.astype(np.uint8)
+    # a 16x16 crop centred on (20.0, 10.0) covers pixels 12..27 x 2..17 exactly
+    crop = crop_square(img, (20.0, 10.0), 16, 16, 7)
+    np.testing.assert_array_equal(crop, img[2:18, 12:28])
+    # centred at the corner: three quarters fall outside and take the fill value
+    crop = crop_square(img, (0.0, 0.0), 16, 16, 7)
+    assert (crop[:8, :] == 7).all() and (crop[:, :8] == 7).all()
+    np.testing.assert_array_equal(crop[8:, 8:], img[:8, :8])
+
+
+def test_crop_of_a_known_box_puts_it_centred_at_the_expected_scale():
+    box = (61, 47, 30, 20)  # xywh
+    img = scene(200, 160, box, noise=0)
+    side, out = 120.0, 240  # scale 2
+    centre = (box[0] + box[2] / 2, box[1] + box[3] / 2)
+    crop = crop_square(img, centre, side, out, 50)
+    ys, xs = np.nonzero(crop > 125)
+    assert xs.min() == 120 - 30 and xs.max() == 120 + 30 - 1
+    assert ys.min() == 120 - 20 and ys.max() == 120 + 20 - 1
+
+
+def test_crop_to_frame_inverts_crop_and_is_zero_outside():
+    region = np.array([30.0, 20.0, 64.0, 64.0])
+    m = np.zeros((32, 32), np.float32)
+    m[8:16, 16:24] = 1.0  # region pixels x 32..48, y 16..32 -> frame x 62..78, y 36..52
+    full = crop_to_frame(m, region, 120, 160)
+    assert full.shape == (120, 160) and full.dtype == np.float32
+    ys, xs = np.nonzero(full > 0.5)
+    assert (xs.min(), xs.max(), ys.min(), ys.max()) == (62, 77, 36, 51)
+    assert full[:20].max() == 0 and full[:, 95:].max() == 0
+
+
+def test_anchor_encode_decode_round_trip_on_known_boxes():
+    anchors = anchor_grid(8, (0.33, 0.5, 1, 2, 3), (8,), 25).astype(np.float64)
+    for box in ([0, 0, 64, 64], [-37.5, 12.25, 20, 90], [80, -96, 150, 8]):
+        back = decode(encode(np.array(box, float), anchors), anchors)
+        np.testing.assert_allclose(back, np.broadcast_to(box, back.shape), atol=1e-4)
+
+
+def test_one_update_on_a_static_target_reproduces_its_box():
+    box = (70, 60, 24, 18)
+    img = scene(200, 160, box)
+    t = _tracker()
+    t.init(img, box)
+    r = t.update(img)
+    assert r.state == TrackState.TRACKING and r.score > 0.9
+    np.testing.assert_allclose(r.box, box, atol=1.0)
+
+
+# ----------------------------------------------------------------------------- behaviour
+
+def test_follows_a_moving_target_that_changes_size():
+    t = _tracker()
+    ious = []
+    for i in range(30):
+        w, h = 20 + i * 0.4, 16 + i * 0.3
+        box = (30 + 3.0 * i, 40 + 2.0 * i, w, h)
+        img = scene(220, 180, box, seed=i)
+        if i == 0:
+            t.init(img, box)
+            continue
+        r = t.update(img)
+        ious.append(float(iou_xywh(r.box, np.round(box))))
+        assert r.state == TrackState.TRACKING
+    assert np.mean(ious) > 0.75 and ious[-1] > 0.6
+
+
+def test_lost_after_k_weak_frames_and_reacquired_in_the_enlarged_region():
+    cfg = dict(lost_frames=4)
+    t = _tracker(**cfg)
+    box = (60, 60, 20, 20)
+    t.init(scene(240, 200, box), box)
+    states, boxes = [], []
+    for i in range(8):  # target gone
+        r = t.update(scene(240, 200, None, seed=10 + i))
+        states.append(r.state)
+        boxes.append(r.box)
+    assert states[:3] == [TrackState.TRACKING] * 3 and states[3:] == [TrackState.LOST] * 5
+    # weak TRACKING frames still move the box (SiamRPN++ update); once LOST it stays put
+    np.testing.assert_array_equal(boxes[3], boxes[-1])
+    # reappears 55 px away: outside the normal search half-width (s_x/2 = 40 px) but inside the
+    # LOST search (x2 -> 80 px)
+    new_box = (115, 60, 20, 20)
+    assert 40 < 55 < 80
+    results = [t.update(scene(240, 200, new_box, seed=30 + i)) for i in range(4)]
+    assert results[-1].state == TrackState.TRACKING
+    assert float(iou_xywh(results[-1].box, new_box)) > 0.6
+
+
+def test_without_the_enlarged_region_the_far_reappearance_is_missed():
+    """Control for the previous test: reacquire_scale=1 cannot see 55 px away."""
+    t = _tracker(lost_frames=4, reacquire_scale=1.0)
+    box = (60, 60, 20, 20)
+    t.init(scene(240, 200, box), box)
+    for i in range(8):
+        t.update(scene(240, 200, None, seed=10 + i))
+    r = [t.update(scene(240, 200, (115, 60, 20, 20), seed=30 + i)) for i in range(4)][-1]
+    assert r.state == TrackState.LOST
+
+
+def test_saliency_is_full_frame_lazy_and_zero_outside_the_search_crop():
+    box = (90, 70, 20, 20)
+    img = scene(320, 240, box)
+    t = _tracker()
+    t.init(img, box)
+    r = t.update(img)
+    assert r._saliency is None  # not computed until read
+    sal = r.saliency
+    assert sal.shape == (240, 320) and sal.dtype == np.float32
+    assert 0.0 <= sal.min() and sal.max() <= 1.0
+    assert sal[80, 100] > 0.5  # inside the target
+    x0, y0, side, _ = r.search_region
+    assert sal[:, int(x0 + side) + 2:].max() == 0.0 and sal[int(y0 + side) + 2:, :].max() == 0.0
+
+
+@pytest.mark.parametrize("bad", [
+    (float("nan"), 1, 10, 10), (1, 1, float("inf"), 10), (5, 5, 0, 10), (5, 5, 10, -3),
+    (500, 500, 20, 20), (-50, -50, 20, 20), (1, 2, 3), "box", None, (1, 2, 3, 4, 5),
+])
+def test_bad_boxes_are_rejected_and_the_previous_target_is_kept(bad):
+    box = (70, 60, 24, 18)
+    img = scene(200, 160, box)
+    t = _tracker()
+    with pytest.raises(InvalidBoxError):
+        t.init(img, bad)
+    assert t.state == TrackState.IDLE
+    t.init(img, box)
+    before = t.box.copy()
+    with pytest.raises(InvalidBoxError):
+        t.init(img, bad)
+    assert t.state == TrackState.TRACKING
+    np.testing.assert_array_equal(t.box, before)
+    np.testing.assert_allclose(t.update(img).box, box, atol=1.0)
+
+
+def test_partly_outside_box_is_clipped_and_reinit_any_time():
+    img = scene(200, 160, (0, 0, 20, 30))
+    t = _tracker()
+    t.init(img, (-10, -5, 30, 35))
+    np.testing.assert_allclose(t.box, [0, 0, 20, 30])
+    t.update(img)
+    t.init(scene(200, 160, (100, 100, 20, 20)), (100, 100, 20, 20))  # new target, no reset needed
+    np.testing.assert_allclose(t.box, [100, 100, 20, 20])
+    t.reset()
+    assert t.state == TrackState.IDLE and t.box is None
+    with pytest.raises(RuntimeError, match="before init"):
+        t.update(img)
+
+
+def test_raw_16bit_frames_are_refused_with_advice():
+    t = _tracker()
+    with pytest.raises(TypeError, match="ThermalPreprocessor"):
+        t.init(np.zeros((50, 50), np.uint16), (10, 10, 10, 10))
+
+
+def test_grey_and_bgr_frames_give_the_same_track():
+    box = (70, 60, 24, 18)
+    grey = scene(200, 160, box)
+    bgr = np.repeat(grey[..., None], 3, axis=2)
+    a, b = _tracker(), _tracker()
+    a.init(grey, box)
+    b.init(bgr, box)
+    np.testing.assert_allclose(a.update(grey).box, b.update(bgr).box, atol=1e-6)
+
+
+def test_config_presets_and_validation():
+    assert get_tracker_preset("otb").penalty_k == 0.24
+    with pytest.raises(ValueError, match="valid"):
+        get_tracker_preset("nope")
+    with pytest.raises(ValueError, match="recover_threshold"):
+        TrackerConfig(lost_threshold=0.6, recover_threshold=0.5)
+    with pytest.raises(ValueError, match="unknown tracker parameter"):
+        TrackerConfig.from_dict({"penalty": 1})
+    assert TrackerConfig.from_dict({"lr": 0.1}).lr == 0.1
+
+
+# ----------------------------------------------------------------------------- peers and factory
+
+@pytest.mark.parametrize("kind", ["csrt", "kcf", "mosse"])
+def test_opencv_peers_follow_a_slow_target_with_the_same_interface(kind):
+    t = build_tracker(kind)
+    assert isinstance(t, OpenCVTracker) and t.state == TrackState.IDLE
+    box = (60, 50, 24, 20)
+    # a warm, smoothly shaded blob with some structure (what a thermal target looks like)
+    yy, xx = np.mgrid[0:20, 0:24]
+    blob = 120 + 100 * np.exp(-((xx - 9) ** 2 / 40 + (yy - 8) ** 2 / 30)) + 20 * np.sin(xx / 3)
+
+    def frame(b):
+        img = scene(200, 160, None, seed=0).astype(np.float64)
+        img[int(b[1]):int(b[1]) + 20, int(b[0]):int(b[0]) + 24] = blob
+        return np.clip(img, 0, 255).astype(np.uint8)
+
+    t.init(frame(box), box)
+    for i in range(1, 11):
+        b = (60 + 2 * i, 50 + i, 24, 20)
+        r = t.update(frame(b))
+    assert r.state == TrackState.TRACKING and r.score == 1.0 and r.saliency is None
+    assert float(iou_xywh(r.box, b)) > 0.5
+    with pytest.raises(InvalidBoxError):
+        t.init(frame(box), (float("nan"), 0, 1, 1))
+    assert t.state == TrackState.TRACKING
+
+
+def test_build_tracker_errors_are_clear(tmp_path):
+    with pytest.raises(TrackerBuildError, match="unknown tracker"):
+        build_tracker("no_such_tracker")
+    with pytest.raises(TrackerBuildError, match="does not exist"):
+        build_tracker(f"fgsgt_tiny:{tmp_path / 'missing.pt'}")
+    from fgsgt_ros.weights import default_checkpoint
+    if not default_checkpoint().exists():
+        with pytest.raises(TrackerBuildError, match="missing"):
+            build_tracker("fgsgt")

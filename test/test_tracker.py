@@ -238,3 +238,27 @@ def test_build_tracker_errors_are_clear(tmp_path):
     if not default_checkpoint().exists():
         with pytest.raises(TrackerBuildError, match="missing"):
             build_tracker("fgsgt")
+
+
+def test_untrained_fgsgt_tiny_runs_end_to_end_and_loads_from_a_checkpoint(tmp_path):
+    """Shapes and robustness only (random weights): box finite, saliency at frame size."""
+    from fgsgt_ros.model.checkpoint import save_checkpoint
+    from fgsgt_ros.tracker.thermal import ThermalPreprocessor
+
+    t = build_tracker("fgsgt_tiny", allow_untrained=True)
+    agc = ThermalPreprocessor()
+    rng = np.random.default_rng(0)
+    raw = rng.integers(7060, 7146, (97, 131)).astype(np.uint16)  # odd size, 16-bit
+    t.init(agc(raw), (60, 40, 14, 12))
+    for i in range(3):
+        r = t.update(agc(np.roll(raw, i, axis=1)))
+        assert np.isfinite(r.box).all() and 0.0 <= r.score <= 1.0
+        assert r.saliency.shape == (97, 131)
+    t.init(agc(raw), (-5, 90, 20, 20))  # re-init near a corner, partly outside
+    t.update(agc(raw))
+    path = tmp_path / "tiny.pt"
+    save_checkpoint(path, t.model, t.model_cfg, extra={"tracker_config": {"penalty_k": 0.05}})
+    loaded = build_tracker(f"fgsgt_tiny:{path}")
+    assert loaded.cfg.penalty_k == 0.05 and loaded.model_cfg.name == "fgsgt_tiny"
+    with pytest.raises(TrackerBuildError, match="holds preset"):
+        build_tracker(f"siamrpnpp_tiny:{path}")

@@ -1,0 +1,218 @@
+"""Typed configuration of the FGSGT network and its ablations (one source of truth for defaults).
+
+``ModelConfig`` is a frozen dataclass made of nested frozen dataclasses; derive variants with
+``dataclasses.replace``. ``PRESETS`` holds the named models:
+
+- ``fgsgt_r50``      the paper's model (FGPCB + bilinear fusion + RRSPN + FGSGT loss, Eq. 1-14);
+- ``siamrpnpp_r50``  Table 1 baseline: SiamRPN++ (R50, three DW-Corr heads, SiamRPN++ loss);
+- ``siam_fgpcb``     Table 1: baseline + FGPCB (and its fusion), SiamRPN++ loss;
+- ``siam_rrspn``     Table 1: baseline + RRSPN, SiamRPN++ loss (+ plain BCE on the final map);
+- ``siam_t``         Table 1: baseline + FGPCB + RRSPN, SiamRPN++ loss (+ BCE on the final map);
+- ``fgsgt_tiny``     the same modules at reduced width/depth and input size (CPU training/real time);
+- ``siamrpnpp_tiny`` the tiny baseline: fgsgt_tiny's backbone without FGPCB/RRSPN/FGSGT loss.
+
+``score_size`` is derived from the input sizes and the backbone geometry (see ``feature_size``), so
+it cannot disagree with the network's real output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Dict, Tuple
+
+
+@dataclass(frozen=True)
+class BackboneConfig:
+    """ResNet modified as in SiamRPN++: padding-0 7x7 stem, layer2 stride 2, layer3/4 stride 1
+    with dilation 2/4 (total stride 8). ``planes * expansion`` channels leave each stage."""
+
+    stem_channels: int = 64
+    layers: Tuple[int, int, int, int] = (3, 4, 6, 3)
+    planes: Tuple[int, int, int, int] = (64, 128, 256, 512)
+    expansion: int = 4
+
+    def out_channels(self) -> Tuple[int, int, int, int, int]:
+        """Channels of conv1, layer1, layer2, layer3, layer4 outputs (F1..F5 of the paper)."""
+        return (self.stem_channels,) + tuple(p * self.expansion for p in self.planes)
+
+
+@dataclass(frozen=True)
+class FGPCBConfig:
+    """FGPCB blocks replacing Conv4_1..Conv4_3 (Eq. 1-4) and the bilinear fusion (Eq. 5-6)."""
+
+    enabled: bool = True
+    num_blocks: int = 3            # the paper replaces Conv4_1..Conv4_3
+    width: int = 256               # inner width of the dual streams (paper: unspecified)
+    negative_slope: float = 0.25   # LeakyReLU slope (Eq. 1)
+    fusion: bool = True            # multi-layer bilinear fusion of X, Y, Z (Eq. 5-6)
+    fusion_channels: int = 64      # channels reduced to before the C x C bilinear products
+    fusion_gate_init: float = 0.1  # initial residual gate gamma of the fused attention
+
+
+@dataclass(frozen=True)
+class RRSPNConfig:
+    """Residual refinement saliency prediction network (Eq. 7-10, Algorithm 1)."""
+
+    enabled: bool = True
+    channels: int = 32             # width of F_low / F_high and the SRRB convs
+    num_srrb: int = 2              # N (paper: 2)
+    low_level: str = "conv1"       # resolution of F_low and of the maps: 'conv1' (paper) | 'conv2'
+    guidance: bool = True          # F' = F * (1 + sigmoid(S_N)) on the search features
+
+
+@dataclass(frozen=True)
+class HeadConfig:
+    """1x1 neck + three DW-Corr RPN heads with learned softmax-weighted fusion (SiamRPN++)."""
+
+    neck_channels: int = 256
+    hidden: int = 256
+    template_crop: int = 7         # centre crop of the template feature map (15 -> 7 at 127 px)
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Loss weights (Eq. 11-14). The paper gives no values; these defaults are our choice.
+
+    total = lambda_cls * L_cls + lambda_reg * (lambda_l1 * L1 + lambda_iou * L_IoU)
+            + lambda_sal * L_sal
+    ``iou``: add the IoU term of Eq. 14 (FGSGT loss only; SiamRPN++ uses L1 alone).
+    ``saliency``: 'none' | 'final' (BCE on S_N only) | 'deep' (Eq. 12, all of S_0..S_N).
+    ``saliency_weights``: w_0..w_N for 'deep'; empty means uniform 1/(N+1).
+    """
+
+    lambda_cls: float = 1.0
+    lambda_reg: float = 1.2        # SiamRPN++'s loc weight
+    lambda_l1: float = 1.0
+    lambda_iou: float = 1.0
+    lambda_sal: float = 1.0
+    iou: bool = True
+    saliency: str = "deep"
+    saliency_weights: Tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to build a network; a checkpoint stores it to rebuild the model."""
+
+    name: str
+    exemplar_size: int = 127
+    instance_size: int = 255
+    stride: int = 8
+    anchor_ratios: Tuple[float, ...] = (0.33, 0.5, 1.0, 2.0, 3.0)
+    anchor_scales: Tuple[float, ...] = (8.0,)
+    backbone: BackboneConfig = field(default_factory=BackboneConfig)
+    fgpcb: FGPCBConfig = field(default_factory=FGPCBConfig)
+    rrspn: RRSPNConfig = field(default_factory=RRSPNConfig)
+    head: HeadConfig = field(default_factory=HeadConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+
+    def __post_init__(self):
+        if self.stride != 8:
+            raise ValueError("the backbone geometry is fixed at stride 8 (SiamRPN++ modification)")
+        if feature_size(self.exemplar_size) < self.head.template_crop:
+            raise ValueError(f"exemplar_size {self.exemplar_size} too small for a "
+                             f"{self.head.template_crop}x{self.head.template_crop} template crop")
+        if self.score_size < 1:
+            raise ValueError("instance_size must be larger than exemplar_size")
+        if self.loss.saliency not in ("none", "final", "deep"):
+            raise ValueError(f"loss.saliency must be none|final|deep, not {self.loss.saliency!r}")
+        if self.loss.saliency != "none" and not self.rrspn.enabled:
+            raise ValueError("saliency supervision needs rrspn.enabled")
+        if (self.loss.saliency_weights and
+                len(self.loss.saliency_weights) != self.rrspn.num_srrb + 1):
+            raise ValueError("loss.saliency_weights needs one weight per map S_0..S_N")
+        if self.rrspn.low_level not in ("conv1", "conv2"):
+            raise ValueError(f"rrspn.low_level must be conv1|conv2, not {self.rrspn.low_level!r}")
+        if self.fgpcb.enabled and self.fgpcb.num_blocks > self.backbone.layers[2]:
+            raise ValueError("fgpcb.num_blocks exceeds the number of Conv4 (layer3) blocks")
+
+    @property
+    def anchor_num(self) -> int:
+        return len(self.anchor_ratios) * len(self.anchor_scales)
+
+    @property
+    def search_feature_size(self) -> int:
+        return feature_size(self.instance_size)
+
+    @property
+    def score_size(self) -> int:
+        """Side of the cls/loc maps: search feature side minus the cropped template side plus 1
+        (the heads' unpadded 3x3 convs shrink both sides equally). 255/127 -> 31 - 7 + 1 = 25."""
+        return feature_size(self.instance_size) - self.head.template_crop + 1
+
+    def to_dict(self) -> Dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @staticmethod
+    def from_dict(d: Dict[str, Any]) -> "ModelConfig":
+        """Inverse of ``to_dict``; unknown keys raise ValueError (a config from another version)."""
+        return _from_dict(ModelConfig, d)
+
+
+def feature_size(image_size: int) -> int:
+    """Side of the stride-8 backbone map for a square input: 7x7/2 conv (pad 0), 3x3/2 max-pool
+    (pad 1), 3x3/2 conv (pad 0) in layer2; layer3/4 keep the size (dilated, padded)."""
+    n = (image_size - 7) // 2 + 1
+    n = (n - 1) // 2 + 1
+    return (n - 3) // 2 + 1
+
+
+def _from_dict(cls, d):
+    if not isinstance(d, dict):
+        raise ValueError(f"expected a mapping for {cls.__name__}, got {type(d).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(d) - set(fields)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
+    kwargs = {}
+    nested = {"backbone": BackboneConfig, "fgpcb": FGPCBConfig, "rrspn": RRSPNConfig,
+              "head": HeadConfig, "loss": LossConfig}
+    for key, value in d.items():
+        if cls is ModelConfig and key in nested:
+            kwargs[key] = _from_dict(nested[key], value)
+        elif isinstance(value, list):
+            kwargs[key] = tuple(value)
+        else:
+            kwargs[key] = value
+    return cls(**kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Presets
+_NO_FGPCB = FGPCBConfig(enabled=False, fusion=False)
+_NO_RRSPN = RRSPNConfig(enabled=False, guidance=False)
+_SIAMRPNPP_LOSS = LossConfig(iou=False, saliency="none")
+# Ablation rows with RRSPN but without the FGSGT loss: SiamRPN++ loss, and the saliency map is
+# supervised only at the output (no deep supervision), so the branch still predicts saliency.
+_SIAMRPNPP_LOSS_SAL = LossConfig(iou=False, saliency="final")
+
+# Tiny: 95/191 inputs (score 17x17), a 1-1-3-1 block ResNet with expansion 2, 64-channel heads.
+# Anchors scaled by 95/127 (scale 6 instead of 8) since the target is smaller in the crops.
+_TINY_BACKBONE = BackboneConfig(stem_channels=16, layers=(1, 1, 3, 1), planes=(16, 32, 32, 48),
+                                expansion=2)
+_TINY = dict(exemplar_size=95, instance_size=191, anchor_scales=(6.0,), backbone=_TINY_BACKBONE,
+             head=HeadConfig(neck_channels=48, hidden=48))
+_TINY_FGPCB = FGPCBConfig(width=32, fusion_channels=16)
+# Tiny RRSPN works at conv2 (stride 4) resolution: 4x cheaper than conv1 at the same channels.
+_TINY_RRSPN = RRSPNConfig(channels=16, low_level="conv2")
+
+PRESETS: Dict[str, ModelConfig] = {
+    "fgsgt_r50": ModelConfig(name="fgsgt_r50"),
+    "siamrpnpp_r50": ModelConfig(name="siamrpnpp_r50", fgpcb=_NO_FGPCB, rrspn=_NO_RRSPN,
+                                 loss=_SIAMRPNPP_LOSS),
+    "siam_fgpcb": ModelConfig(name="siam_fgpcb", rrspn=_NO_RRSPN, loss=_SIAMRPNPP_LOSS),
+    "siam_rrspn": ModelConfig(name="siam_rrspn", fgpcb=_NO_FGPCB, loss=_SIAMRPNPP_LOSS_SAL),
+    "siam_t": ModelConfig(name="siam_t", loss=_SIAMRPNPP_LOSS_SAL),
+    "fgsgt_tiny": ModelConfig(name="fgsgt_tiny", fgpcb=_TINY_FGPCB, rrspn=_TINY_RRSPN, **_TINY),
+    "siamrpnpp_tiny": ModelConfig(name="siamrpnpp_tiny", fgpcb=_NO_FGPCB, rrspn=_NO_RRSPN,
+                                  loss=_SIAMRPNPP_LOSS, **_TINY),
+}
+
+
+def get_preset(name: str) -> ModelConfig:
+    """The named preset; unknown names raise ValueError listing the valid ones."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError(f"unknown model preset {name!r}; valid: {', '.join(PRESETS)}") from None

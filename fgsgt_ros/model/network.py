@@ -1,0 +1,133 @@
+"""FGSGTNet: the Siamese network (backbone + FGPCB + fusion, neck, RRSPN, three DW-Corr heads).
+
+Inputs are float tensors (B, 3, H, W) with raw 0..255 pixel values (no mean/std), grey thermal
+replicated to three channels. Inference API (plain tensors only, exportable to ONNX):
+
+    kernels = net.template_kernels(z)            # tuple of 6 tensors (cls/loc kernel per level)
+    cls, loc, sal = net.track_with_kernels(x, *kernels)
+    net.template(z); cls, loc, sal = net.track(x)   # the same with the kernels cached
+
+cls (B, 2A, S, S) logits, loc (B, 4A, S, S) deltas (layout in ``anchors.py``), sal (B, 1, Hs, Ws)
+saliency probability covering the search crop: sigmoid(S_N) of RRSPN at conv1 resolution, or, for
+models without RRSPN, the foreground probability (max over anchors) placed at the score cells'
+positions in an instance_size x instance_size map (zero outside the score grid).
+Training uses ``forward_train(z, x) -> dict`` (adds the saliency logits S_0..S_N).
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .backbone import ResNetBackbone
+from .config import ModelConfig
+from .heads import MultiRPN, Neck
+from .rrspn import RRSPN, _resize
+
+
+class FGSGTNet(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.backbone = ResNetBackbone(cfg.backbone, cfg.fgpcb)
+        chans = self.backbone.channels
+        self.neck = Neck(chans[2:], cfg.head.neck_channels, cfg.head.template_crop)
+        self.rrspn: Optional[RRSPN] = None
+        if cfg.rrspn.enabled:
+            self.rrspn = RRSPN(chans, cfg.rrspn.channels, cfg.rrspn.num_srrb, cfg.rrspn.low_level)
+        self.rpn = MultiRPN(3, cfg.head.neck_channels, cfg.head.hidden, cfg.anchor_num)
+        self._kernels: Optional[Tuple[torch.Tensor, ...]] = None
+        self._init_weights()
+
+    # -- init ------------------------------------------------------------------------------
+    def _init_weights(self):
+        """Kaiming (fan-out) convs, BN gamma 1 / beta 0, zero biases; then module-specific inits
+        (small head outputs, saliency prior) for stable from-scratch training."""
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        for m in self.modules():
+            if m is not self and hasattr(m, "init_special"):
+                m.init_special()
+
+    # -- pure functional form (exported to ONNX) --------------------------------------------
+    def template_kernels(self, z: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """Template branch: backbone -> neck (centre crop) -> per-level cls/loc kernels (6)."""
+        f = self.backbone(z)
+        return self.rpn.kernels(self.neck(f[2:], template=True))
+
+    def _search(self, x: torch.Tensor, kernels) -> Tuple[torch.Tensor, torch.Tensor, List]:
+        feats = self.backbone(x)
+        xs = self.neck(feats[2:], template=False)
+        sal_logits: List[torch.Tensor] = []
+        if self.rrspn is not None:
+            sal_logits = self.rrspn(*feats)
+            if self.cfg.rrspn.guidance:
+                # Saliency guidance (our reading): F' = F * (1 + sigmoid(S_N)).
+                g = torch.sigmoid(_resize(sal_logits[-1], xs[0].shape[-2:]))
+                xs = [x_ * (1.0 + g) for x_ in xs]
+        cls, loc = self.rpn(kernels, xs)
+        return cls, loc, sal_logits
+
+    def track_with_kernels(self, x: torch.Tensor, *kernels: torch.Tensor):
+        """Search branch against precomputed kernels -> (cls, loc, sal) plain tensors."""
+        if len(kernels) != 6:
+            raise ValueError(f"expected 6 template kernels, got {len(kernels)}")
+        if kernels[0].shape[0] != x.shape[0]:
+            raise ValueError(f"template kernels are for batch {kernels[0].shape[0]} "
+                             f"but the search batch is {x.shape[0]}")
+        cls, loc, sal_logits = self._search(x, kernels)
+        if sal_logits:
+            sal = torch.sigmoid(sal_logits[-1])
+        else:
+            sal = self.response_saliency(cls)
+        return cls, loc, sal
+
+    def response_saliency(self, cls: torch.Tensor) -> torch.Tensor:
+        """Foreground probability (max over anchors) laid out over the whole search crop:
+        score cell i is centred (i - S//2) * stride px from the crop centre."""
+        b, _, s, _ = cls.shape
+        a = self.cfg.anchor_num
+        fg = F.softmax(cls.view(b, 2, a, s, s), dim=1)[:, 1].amax(dim=1, keepdim=True)
+        stride, size = self.cfg.stride, self.cfg.instance_size
+        fg = F.interpolate(fg, size=(s * stride, s * stride), mode="bilinear",
+                           align_corners=False)
+        pad = size - s * stride
+        lo = pad // 2
+        return F.pad(fg, (lo, pad - lo, lo, pad - lo))
+
+    # -- stateful convenience -----------------------------------------------------------------
+    def template(self, z: torch.Tensor) -> None:
+        """Compute and cache the template kernels for batch z.shape[0]."""
+        self._kernels = tuple(self.template_kernels(z))
+
+    def track(self, x: torch.Tensor):
+        """Run a search crop against the cached kernels -> (cls, loc, sal)."""
+        if self._kernels is None:
+            raise RuntimeError("FGSGTNet.track() called before template()")
+        return self.track_with_kernels(x, *self._kernels)
+
+    def forward(self, x: torch.Tensor, *kernels: torch.Tensor):
+        return self.track_with_kernels(x, *kernels)
+
+    # -- training -------------------------------------------------------------------------------
+    def forward_train(self, z: torch.Tensor, x: torch.Tensor) -> Dict[str, object]:
+        """Template + search in one pass -> {'cls', 'loc', 'saliency_logits': [S_0..S_N]}."""
+        kernels = self.template_kernels(z)
+        cls, loc, sal_logits = self._search(x, kernels)
+        return {"cls": cls, "loc": loc, "saliency_logits": sal_logits}
+
+
+def build_model(cfg: ModelConfig) -> FGSGTNet:
+    """Build the network described by ``cfg`` (a ModelConfig, e.g. ``get_preset('fgsgt_tiny')``)."""
+    if not isinstance(cfg, ModelConfig):
+        raise TypeError(f"build_model expects a ModelConfig, got {type(cfg).__name__}")
+    return FGSGTNet(cfg)

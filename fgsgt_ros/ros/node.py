@@ -21,6 +21,7 @@ counted, never queued.
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 import time
@@ -215,7 +216,12 @@ class TrackerNode(Node):
 
     # --- logging ---------------------------------------------------------------------------
     def _warn_throttled(self, kind: str, text: str) -> None:
-        """One log line per ``kind`` per ``log_throttle_s``; suppressed repeats are counted."""
+        """One log line per kind of problem per ``log_throttle_s``; repeats are counted.
+
+        The kind is ``kind`` plus the message with its numbers blanked, so a stream of identical
+        bad frames logs once, while a different problem still gets its own line.
+        """
+        kind = kind + ":" + re.sub(r"[-+]?\d[\d.e+-]*|nan|inf", "#", text.split(": ", 1)[-1])
         now = time.monotonic()
         last, suppressed = self._throttle.get(kind, (-1e18, 0))
         self._message = text

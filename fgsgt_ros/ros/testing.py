@@ -78,12 +78,15 @@ class NodeUnderTest:
         return None
 
     def feed(self, frames: List[np.ndarray], frame_id: str = "thermal",
-             timeout: float = 20.0) -> list:
-        """Publish frames one by one, each after the previous one's status arrived."""
+             timeout: float = 20.0, encode=array_to_image) -> list:
+        """Publish frames one by one, each after the previous one's status arrived.
+
+        ``encode(image, header)`` builds the message (default: sensor_msgs/Image).
+        """
         headers = []
         for image in frames:
             header = make_header(frame_id=frame_id)
-            self.client.publish(array_to_image(image, header))
+            self.client.publish(encode(image, header))
             ok = self.client.wait_for(lambda: self.status_for(header.stamp) is not None, timeout)
             assert ok, f"no status for frame {len(headers)} within {timeout} s:\n" \
                        f"{self.proc.log()[-2000:]}"

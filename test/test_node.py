@@ -15,10 +15,20 @@ CLASS_ID = "possum"
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory):
+def domain():
+    """One ROS domain for this module's node(s), reserved against parallel test runs."""
+    from conftest import DomainLease
+
+    lease = DomainLease()
+    yield lease.domain_id
+    lease.release()
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory, domain):
     n = NodeUnderTest({"class_id": CLASS_ID, "qos_reliability": "reliable", "qos_depth": 10,
                        "frame_buffer_size": 20, "diagnostics_period_s": 0.5},
-                      offset=1, log_dir=tmp_path_factory.mktemp("node"))
+                      domain=domain, log_dir=tmp_path_factory.mktemp("node"))
     yield n
     assert n.proc.alive(), "node died during the tests:\n" + n.proc.log()[-3000:]
     assert n.close() == 0
@@ -145,7 +155,7 @@ def test_status_and_diagnostics_report_counters_and_timing(node):
     assert status.frames_processed >= 3 and status.latency_ms > 0
     diag = node.fresh_diagnostics()
     msg = node.client.messages("diagnostics")[-1].msg
-    assert msg.status[0].name.endswith("fgsgt_tracker: tracker")
+    assert msg.status[0].name == "/fgsgt_tracker: tracker"
     assert int(diag["frames_processed"]) >= int(status.frames_processed)
     assert int(diag["frames_received"]) >= int(diag["frames_processed"])
     for key in ("frames_dropped", "bad_frames", "latency_p50_ms", "latency_p99_ms",

@@ -20,11 +20,21 @@ from fgsgt_ros.ros.testing import NodeUnderTest, scene, target_box  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory):
+def domain():
+    """One ROS domain for this module's node(s), reserved against parallel test runs."""
+    from conftest import DomainLease
+
+    lease = DomainLease()
+    yield lease.domain_id
+    lease.release()
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory, domain):
     # default QoS (sensor data: best effort, keep last 5), as a camera driver would connect
     # log_throttle_s 0: every bad frame logs (the compressed node below checks throttling)
     n = NodeUnderTest({"diagnostics_period_s": 0.5, "frame_buffer_size": 10,
-                       "log_throttle_s": 0.0}, offset=2,
+                       "log_throttle_s": 0.0}, domain=domain,
                       log_dir=tmp_path_factory.mktemp("robust"))
     # before any frame was published: refused with a reason, node alive
     n.early_response = n.client.init_target(target_box(0))
@@ -34,10 +44,10 @@ def node(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def compressed_node(tmp_path_factory):
+def compressed_node(tmp_path_factory, domain):
     n = NodeUnderTest({"input_transport": "compressed", "publish_saliency": False,
                        "qos_reliability": "reliable", "qos_depth": 50,
-                       "diagnostics_period_s": 0.5}, offset=3, namespace="/cam_c",
+                       "diagnostics_period_s": 0.5}, domain=domain, namespace="/cam_c",
                       transport="compressed", log_dir=tmp_path_factory.mktemp("compressed"))
     yield n
     assert n.proc.alive(), "node died:\n" + n.proc.log()[-3000:]

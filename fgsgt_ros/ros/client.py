@@ -30,6 +30,8 @@ def ros_env(domain_id: int, base: Optional[Dict[str, str]] = None) -> Dict[str, 
     env["ROS_DOMAIN_ID"] = str(int(domain_id))
     env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"  # Iron+ (ROS_LOCALHOST_ONLY is deprecated)
     env.pop("ROS_LOCALHOST_ONLY", None)
+    env.pop("ROS_STATIC_PEERS", None)
+    env.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
     env["PYTHONUNBUFFERED"] = "1"
     env["RCUTILS_LOGGING_BUFFERED_STREAM"] = "0"
     env["RCUTILS_COLORIZED_OUTPUT"] = "0"

@@ -46,22 +46,19 @@ def scene(i: int, present: bool = True, box: Optional[np.ndarray] = None) -> np.
     return np.clip(frame, 0, 65535).astype(np.uint16)
 
 
-def domain_id(offset: int) -> int:
-    """A ROS domain for one test module, unlikely to collide with parallel runs."""
-    return 1 + (os.getpid() * 3 + offset * 37) % 100
-
-
 class NodeUnderTest:
     """The tracker node in its own process and a client node in this one."""
 
-    def __init__(self, params: dict, offset: int, namespace: str = "", transport: str = "raw",
+    def __init__(self, params: dict, domain: int, namespace: str = "", transport: str = "raw",
                  log_dir: Optional[Path] = None) -> None:
-        self.domain = domain_id(offset)
+        self.domain = domain
+        ns = "/" + namespace.strip("/") if namespace.strip("/") else ""
+        self.diag_name = f"{ns}/fgsgt_tracker: tracker"  # /diagnostics is shared by all nodes
         env = ros_env(self.domain)
         os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = env["ROS_AUTOMATIC_DISCOVERY_RANGE"]
         base = {"num_threads": 1, "checkpoint": shipped_model_or_peer()}
         base.update(params)
-        log_path = (log_dir / f"node_{offset}.log") if log_dir else None
+        log_path = (log_dir / f"node_{namespace.strip('/') or 'root'}.log") if log_dir else None
         self.proc = start_node(base, env, namespace=namespace, log_path=log_path)
         self.client = TrackerClient(namespace=namespace, domain_id=self.domain,
                                     transport=transport)
@@ -94,12 +91,16 @@ class NodeUnderTest:
             time.sleep(0.002)
         return headers
 
+    def _own_diagnostics(self) -> list:
+        return [m for m in self.client.messages("diagnostics")
+                if m.msg.status and m.msg.status[0].name == self.diag_name]
+
     def diagnostics(self) -> dict:
-        msgs = self.client.messages("diagnostics")
-        assert msgs, "no /diagnostics received"
+        msgs = self._own_diagnostics()
+        assert msgs, f"no /diagnostics from {self.diag_name}"
         return {kv.key: kv.value for kv in msgs[-1].msg.status[0].values}
 
     def fresh_diagnostics(self, timeout: float = 10.0) -> dict:
-        n = self.client.count("diagnostics")
-        assert self.client.wait_for(lambda: self.client.count("diagnostics") > n, timeout)
+        n = len(self._own_diagnostics())
+        assert self.client.wait_for(lambda: len(self._own_diagnostics()) > n, timeout)
         return self.diagnostics()

@@ -89,9 +89,9 @@ PRESETS: Dict[str, TrainConfig] = {
     "siamrpnpp": TrainConfig(),
     "cpu_tiny": TrainConfig(
         name="cpu_tiny",
-        schedule=ScheduleConfig(epochs=12, warmup_epochs=1.0, warmup_start_lr=0.002, base_lr=0.01,
+        schedule=ScheduleConfig(epochs=6, warmup_epochs=0.3, warmup_start_lr=0.002, base_lr=0.01,
                                 end_lr=0.001, freeze_backbone_epochs=0, backbone_lr_mult=1.0),
-        batch_size=16, samples_per_epoch=4000, num_workers=1, threads=1, log_every=10),
+        batch_size=16, samples_per_epoch=1920, num_workers=0, threads=1, log_every=10),
     "test": TrainConfig(
         name="test",
         schedule=ScheduleConfig(epochs=2, warmup_epochs=0.5, warmup_start_lr=0.002, base_lr=0.01,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -310,7 +311,7 @@ class Trainer:
             "frozen": self._frozen,
             "scaler": self.scaler.state_dict(),
             "history": self.history,
-            "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state()},
+            "rng": {"torch": torch.get_rng_state(), "numpy": _np_state_to_plain(np.random.get_state())},
         }
 
     def save(self, path: Path) -> None:
@@ -325,9 +326,8 @@ class Trainer:
         os.replace(tmp, path)
         last = self.out_dir / "last.pt"
         if path != last:
-            tmp_last = last.with_suffix(".tmp")
-            save_checkpoint(tmp_last, self.model, self.model_cfg, extra={"training": self._state()})
-            os.replace(tmp_last, last)
+            shutil.copyfile(path, last.with_suffix(".tmp"))
+            os.replace(last.with_suffix(".tmp"), last)
         keep = self.cfg.keep_checkpoints
         if keep > 0:
             olds = sorted(self.out_dir.glob("checkpoint_e*.pt"))[:-keep]
@@ -359,7 +359,7 @@ class Trainer:
         if "torch" in rng:
             torch.set_rng_state(torch.as_tensor(rng["torch"], dtype=torch.uint8).cpu())
         if "numpy" in rng:
-            np.random.set_state(rng["numpy"])
+            np.random.set_state(_np_state_from_plain(rng["numpy"]))
 
     def close(self) -> None:
         if self.writer is not None:
@@ -378,6 +378,17 @@ def export_weights(src: Path, dst: Path, note: Optional[Dict[str, object]] = Non
     if note:
         info.update(note)
     save_checkpoint(dst, model, cfg, extra={"trained": info})
+
+
+def _np_state_to_plain(state):
+    """numpy's legacy RNG state as tensors/ints (checkpoints load with weights_only=True)."""
+    name, keys, pos, has_gauss, cached = state
+    return {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+            "has_gauss": int(has_gauss), "cached": float(cached)}
+
+
+def _np_state_from_plain(d):
+    return (d["name"], d["keys"].numpy().astype(np.uint32), d["pos"], d["has_gauss"], d["cached"])
 
 
 def _to_float(outputs):

@@ -110,11 +110,12 @@ class ModelConfig:
     def __post_init__(self):
         if self.stride != 8:
             raise ValueError("the backbone geometry is fixed at stride 8 (SiamRPN++ modification)")
+        if not self.exemplar_size < self.instance_size:
+            raise ValueError(f"instance_size ({self.instance_size}) must be larger than "
+                             f"exemplar_size ({self.exemplar_size})")
         if feature_size(self.exemplar_size) < self.head.template_crop:
             raise ValueError(f"exemplar_size {self.exemplar_size} too small for a "
                              f"{self.head.template_crop}x{self.head.template_crop} template crop")
-        if self.score_size < 1:
-            raise ValueError("instance_size must be larger than exemplar_size")
         if self.loss.saliency not in ("none", "final", "deep"):
             raise ValueError(f"loss.saliency must be none|final|deep, not {self.loss.saliency!r}")
         if self.loss.saliency != "none" and not self.rrspn.enabled:

@@ -2,6 +2,8 @@
 camera frames; init by service (latest / stamped) and by the init_box topic; reset; LOST when the
 target vanishes and TRACKING again when it comes back; status and /diagnostics."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -12,6 +14,7 @@ from fgsgt_ros.ros.client import detection_box  # noqa: E402
 from fgsgt_ros.ros.testing import NodeUnderTest, W, H, scene, shipped_model_or_peer, target_box  # noqa: E402,E501
 
 CLASS_ID = "possum"
+REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +31,8 @@ def domain():
 def node(tmp_path_factory, domain):
     n = NodeUnderTest({"class_id": CLASS_ID, "qos_reliability": "reliable", "qos_depth": 10,
                        "frame_buffer_size": 20, "diagnostics_period_s": 0.5},
-                      domain=domain, log_dir=tmp_path_factory.mktemp("node"))
+                      domain=domain, log_dir=tmp_path_factory.mktemp("node"),
+                      params_file=REPO / "config" / "fgsgt.yaml")  # the shipped params file
     yield n
     assert n.proc.alive(), "node died during the tests:\n" + n.proc.log()[-3000:]
     assert n.close() == 0

@@ -278,10 +278,15 @@ def markdown_table(specs: Optional[List[ParamSpec]] = None) -> str:
 def yaml_template(specs: Optional[List[ParamSpec]] = None) -> str:
     """A params file listing every parameter commented out with its current default."""
     specs = specs if specs is not None else all_specs()
-    out = ["# fgsgt_tracker parameters. Defaults live in the dataclasses (NodeConfig,",
-           "# TrackerConfig, ThermalConfig); uncomment a line only to override it.",
-           "# Regenerate the commented list: python -m fgsgt_ros.ros.params --yaml",
-           "/**:", "  ros__parameters:"]
+    out = ["# fgsgt_tracker parameters (every node name, every namespace).",
+           "# Defaults live in the dataclasses (fgsgt_ros.ros.params.NodeConfig,",
+           "# fgsgt_ros.tracker.config.TrackerConfig, fgsgt_ros.tracker.thermal.ThermalConfig);",
+           "# the commented lines show them. Uncomment a line only to override it.",
+           "# Regenerate after changing a dataclass: python -m fgsgt_ros.ros.params --yaml",
+           "# (test/test_node_params.py fails while this file is out of date).",
+           "/**:", "  ros__parameters:",
+           "    # ROS' own parameter; keeps this mapping valid while all lines below are comments.",
+           "    use_sim_time: false"]
     group = None
     for s in specs:
         if s.group != group:

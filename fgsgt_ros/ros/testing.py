@@ -50,7 +50,7 @@ class NodeUnderTest:
     """The tracker node in its own process and a client node in this one."""
 
     def __init__(self, params: dict, domain: int, namespace: str = "", transport: str = "raw",
-                 log_dir: Optional[Path] = None) -> None:
+                 log_dir: Optional[Path] = None, params_file: Optional[Path] = None) -> None:
         self.domain = domain
         ns = "/" + namespace.strip("/") if namespace.strip("/") else ""
         self.diag_name = f"{ns}/fgsgt_tracker: tracker"  # /diagnostics is shared by all nodes
@@ -59,7 +59,8 @@ class NodeUnderTest:
         base = {"num_threads": 1, "checkpoint": shipped_model_or_peer()}
         base.update(params)
         log_path = (log_dir / f"node_{namespace.strip('/') or 'root'}.log") if log_dir else None
-        self.proc = start_node(base, env, namespace=namespace, log_path=log_path)
+        self.proc = start_node(base, env, namespace=namespace, log_path=log_path,
+                               params_file=params_file)
         self.client = TrackerClient(namespace=namespace, domain_id=self.domain,
                                     transport=transport)
         self.client.wait_ready(120, self.proc)

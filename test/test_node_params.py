@@ -1,0 +1,164 @@
+"""Node configuration: parameters come from the dataclasses (one source of truth), the shipped
+params file lists exactly them, bad settings and bad checkpoints stop the node at start-up with one
+clear log line, an absent CUDA device falls back to CPU, and the launch file is sound."""
+
+import py_compile
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from fgsgt_ros.ros import params as P
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_tracker_and_thermal_parameters_mirror_their_dataclasses():
+    from fgsgt_ros.tracker.config import TrackerConfig
+    from fgsgt_ros.tracker.thermal import ThermalConfig
+
+    specs = {s.name: s for s in P.all_specs()}
+    for cls, group in ((TrackerConfig, "tracker"), (ThermalConfig, "thermal")):
+        default = cls()
+        for f in cls.__dataclass_fields__.values():
+            spec = specs[f"{group}.{f.name}"]
+            assert spec.default == getattr(default, f.name)
+            assert spec.description and spec.description != f"{cls.__name__}.{f.name}"
+    # values come back into the dataclass with their types (ROS has no tuples / enums)
+    cfg = P.build_dataclass(TrackerConfig, {"lost_frames": 9, "lr": 0})
+    assert cfg.lost_frames == 9 and isinstance(cfg.lr, float)
+    with pytest.raises(ValueError):  # the dataclass's own validation still applies
+        P.build_dataclass(TrackerConfig, {"lost_threshold": 0.9, "recover_threshold": 0.5})
+
+
+def test_shipped_params_file_lists_every_parameter_with_its_current_default():
+    text = (REPO / "config" / "fgsgt.yaml").read_text()
+    assert text == P.yaml_template(), (
+        "config/fgsgt.yaml is out of date: python -m fgsgt_ros.ros.params --yaml "
+        "> config/fgsgt.yaml")
+    names = set(re.findall(r"^\s*#?\s*([a-z_0-9]+(?:\.[a-z_0-9]+)?):", text, re.M)) - {
+        "ros__parameters", "use_sim_time"}
+    assert names == {s.name for s in P.all_specs()}
+
+
+def test_parameter_table_is_generated_for_the_docs():
+    table = P.markdown_table()
+    for spec in P.all_specs():
+        assert f"`{spec.name}`" in table
+    assert "| `tracker.lost_threshold` |" in table
+
+
+def test_choice_and_range_checks_name_the_parameter():
+    spec = next(s for s in P.all_specs() if s.name == "input_transport")
+    assert P.check_choice(spec, "raw") is None
+    assert "input_transport='ffmpeg' is not one of raw, compressed" == P.check_choice(spec, "ffmpeg")
+
+
+def test_launch_file_compiles():
+    py_compile.compile(str(REPO / "launch" / "fgsgt.launch.py"), doraise=True)
+
+
+def test_launch_file_declares_arguments_and_remaps_the_camera_topic():
+    pytest.importorskip("launch", reason="ROS 2 'launch' is not installable from PyPI here")
+    pytest.importorskip("launch_ros", reason="ROS 2 'launch_ros' is not installable from PyPI here")
+    import importlib.util
+
+    from launch import LaunchContext
+    from launch.actions import DeclareLaunchArgument, OpaqueFunction
+
+    spec = importlib.util.spec_from_file_location("fgsgt_launch", REPO / "launch" / "fgsgt.launch.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    ld = module.generate_launch_description()
+    names = {a.name for a in ld.entities if isinstance(a, DeclareLaunchArgument)}
+    assert names == {"namespace", "image", "params_file", "device", "checkpoint"}
+    ctx = LaunchContext()
+    ctx.launch_configurations.update({"namespace": "cam0", "image": "/flir/image_raw",
+                                      "params_file": "p.yaml", "device": "", "checkpoint": ""})
+    opaque = next(a for a in ld.entities if isinstance(a, OpaqueFunction))
+    node = opaque.execute(ctx)[0]
+    remaps = dict(node._Node__remappings)
+    assert remaps["image"] == "/flir/image_raw"
+
+
+# --- start-up in a real process --------------------------------------------------------------
+
+def _start(params, ros_env, tmp_path, expect_exit=True, timeout=90):
+    pytest.importorskip("rclpy", reason="rclpy (ROS 2 wheels) not installed: run make setup")
+    from fgsgt_ros.ros.client import start_node
+
+    proc = start_node(params, ros_env, log_path=tmp_path / "node.log")
+    if expect_exit:
+        proc.proc.wait(timeout)
+    return proc
+
+
+def _fatal_lines(log):
+    return [line for line in log.splitlines() if line.strip()]
+
+
+def test_missing_checkpoint_stops_the_node_with_one_clear_line(ros_env, tmp_path):
+    proc = _start({"checkpoint": str(tmp_path / "nope.pt")}, ros_env, tmp_path)
+    assert proc.proc.returncode != 0
+    lines = _fatal_lines(proc.log())
+    assert len(lines) == 1, proc.log()
+    assert "FATAL" in lines[0] and "nope.pt" in lines[0] and "not found" in lines[0]
+
+
+def test_corrupt_checkpoint_stops_the_node_with_one_clear_line(ros_env, tmp_path):
+    bad = tmp_path / "corrupt.pt"
+    bad.write_bytes(b"this is not a checkpoint" * 10)
+    proc = _start({"checkpoint": str(bad)}, ros_env, tmp_path)
+    assert proc.proc.returncode != 0
+    lines = _fatal_lines(proc.log())
+    assert len(lines) == 1 and "corrupt.pt" in lines[0] and "FATAL" in lines[0], proc.log()
+
+
+def test_checkpoint_of_another_preset_is_refused(ros_env, tmp_path):
+    from fgsgt_ros.model.checkpoint import save_checkpoint
+    from fgsgt_ros.model.config import get_preset
+    from fgsgt_ros.model.network import build_model
+
+    cfg = get_preset("siamrpnpp_tiny")
+    path = tmp_path / "baseline.pt"
+    save_checkpoint(path, build_model(cfg), cfg)
+    proc = _start({"checkpoint": str(path), "model_preset": "fgsgt_tiny"}, ros_env, tmp_path)
+    assert proc.proc.returncode != 0
+    lines = _fatal_lines(proc.log())
+    assert len(lines) == 1 and "siamrpnpp_tiny" in lines[0] and "fgsgt_tiny" in lines[0], \
+        proc.log()
+
+
+@pytest.mark.parametrize("params,text", [
+    ({"input_transport": "ffmpeg"}, "input_transport='ffmpeg' is not one of raw, compressed"),
+    ({"tracker.lost_threshold": 0.9}, "recover_threshold must be >= lost_threshold"),
+    ({"thermal.polarity": "rainbow"}, "thermal.polarity='rainbow'"),
+    ({"qos_depth": 0}, "qos_depth"),
+    ({"tracker.lr": "fast"}, "tracker.lr"),
+])
+def test_invalid_parameter_stops_the_node_with_one_clear_line(ros_env, tmp_path, params, text):
+    proc = _start({"checkpoint": "csrt", **params}, ros_env, tmp_path)
+    assert proc.proc.returncode != 0
+    lines = _fatal_lines(proc.log())
+    assert len(lines) == 1 and text in lines[0], proc.log()
+
+
+def test_absent_cuda_device_falls_back_to_cpu_with_a_warning(ros_env, tmp_path):
+    import torch
+
+    if torch.cuda.is_available() and torch.cuda.device_count() > 7:
+        pytest.skip("this machine has a cuda:7")
+    model = "" if __import__("fgsgt_ros.weights").weights.default_checkpoint().is_file() else "csrt"
+    proc = _start({"checkpoint": model, "device": "cuda:7", "precision": "fp16"}, ros_env,
+                  tmp_path, expect_exit=False)
+    try:
+        end = time.monotonic() + 60
+        while "tracking with" not in proc.log() and proc.alive() and time.monotonic() < end:
+            time.sleep(0.2)
+        log = proc.log()
+        assert proc.alive(), log
+        assert "cuda:7" in log and "falling back to CPU" in log
+        assert "on cpu (fp32)" in log
+    finally:
+        assert proc.stop() == 0

@@ -127,3 +127,14 @@ def test_pair_dataset_refuses_sequences_without_a_present_frame(tmp_path):
     seq = Sequence("empty", [tmp_path / "x.png"], np.full((1, 4), np.nan))
     with pytest.raises(ValueError, match="present"):
         PairDataset([seq], get_preset("fgsgt_tiny"), preprocess=_identity_agc)
+
+
+def test_training_crops_match_the_trackers_crop_convention():
+    from fgsgt_ros.tracker.siamese import crop_square
+
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 255, (70, 90), dtype=np.uint8)
+    for center, side in (((40.3, 31.7), 37.0), ((2.0, 60.0), 51.5)):
+        mine = crop_affine(img, center, (side, side), 31, 17.0)
+        theirs = crop_square(img, center, side, 31, 17.0)
+        np.testing.assert_array_equal(mine, theirs)

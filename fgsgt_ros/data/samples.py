@@ -97,6 +97,9 @@ def crop_affine(image: np.ndarray, center: Tuple[float, float], size_xy: Tuple[f
                 out_size: int, pad_value) -> np.ndarray:
     """Crop a ``size_xy`` (w, h) region centred at continuous ``center`` and resize to ``out_size``.
 
+    The tracker's ``fgsgt_ros.tracker.siamese.crop_square`` generalised to a non-square region (the
+    scale augmentation stretches w and h independently); identical for square regions (tested).
+
     Continuous coordinates (fgsgt_ros.boxes): pixel j covers [j, j+1). Outside the image the crop
     is filled with ``pad_value`` (the frame mean, as the tracker does).
     """

@@ -72,6 +72,7 @@ setup(
         "console_scripts": [
             "fgsgt = fgsgt_ros.cli:main",
             "fgsgt_tracker = fgsgt_ros.ros.node:main",
+            "fgsgt_player = fgsgt_ros.ros.player:main",
         ],
     },
 )

@@ -333,3 +333,28 @@ def test_generated_interfaces_import_beside_the_checkout():
     assert (TrackerStatus.STATE_IDLE, TrackerStatus.STATE_TRACKING, TrackerStatus.STATE_LOST) == (0, 1, 2)
     assert set(InitTarget.Request.get_fields_and_field_types()) == {"box", "stamp"}
     assert set(InitTarget.Response.get_fields_and_field_types()) == {"success", "message", "frame_stamp", "box"}
+
+
+def test_console_scripts_and_other_directories_see_checkout_and_interfaces(tmp_path):
+    """Outside the repo root (as an installed console script runs) the checkout's fgsgt_ros still
+    wins over the generated interface folder, and ROS libraries load without any sourcing."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    code = ("import fgsgt_ros, rclpy; from fgsgt_ros.msg import TrackerStatus; "
+            "from vision_msgs.msg import Detection2DArray; print(fgsgt_ros.__file__)")
+    env = {k: v for k, v in __import__("os").environ.items()
+           if k not in ("LD_LIBRARY_PATH", "_ROS_WHEELS_BOOTSTRAP_COMPLETE", "PYTHONPATH")}
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert Path(out.stdout.strip()).resolve() == repo / "fgsgt_ros" / "__init__.py"
+
+    fgsgt = Path(sys.executable).parent / "fgsgt"
+    assert fgsgt.is_file(), "console script `fgsgt` missing: run `make setup`"
+    out = subprocess.run([str(fgsgt), "--help"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "usage: fgsgt" in out.stdout

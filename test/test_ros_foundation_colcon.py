@@ -69,8 +69,9 @@ def colcon_workspace(tmp_path_factory):
 
 def test_colcon_build_installs_executable_share_files_and_interfaces(colcon_workspace):
     prefix = colcon_workspace
-    exe = prefix / "lib" / "fgsgt_ros" / "fgsgt_tracker"
-    assert exe.is_file() and os.access(exe, os.X_OK), "ros2 run needs lib/fgsgt_ros/fgsgt_tracker"
+    for name in ("fgsgt_tracker", "fgsgt_player"):
+        exe = prefix / "lib" / "fgsgt_ros" / name
+        assert exe.is_file() and os.access(exe, os.X_OK), f"ros2 run needs lib/fgsgt_ros/{name}"
     assert (prefix / "share" / "fgsgt_ros" / "package.xml").is_file()
     assert (prefix / "share" / "ament_index" / "resource_index" / "packages" / "fgsgt_ros").is_file()
     for iface in ("msg/TrackerStatus.msg", "srv/InitTarget.srv"):

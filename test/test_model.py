@@ -454,3 +454,18 @@ def test_loading_an_unrelated_file_as_imagenet_weights_fails(tmp_path):
         load_resnet50_imagenet(build_model(get_preset("siamrpnpp_tiny")), path)
     with pytest.raises(FileNotFoundError):
         load_resnet50_imagenet(build_model(get_preset("siamrpnpp_tiny")), tmp_path / "nope.pth")
+
+
+# -- CLI ---------------------------------------------------------------------------------------------
+
+def test_model_cli_reports_costs_and_rejects_bad_input(capsys, tmp_path):
+    from fgsgt_ros.cli import main
+
+    assert main(["model-info", "siamrpnpp_tiny"]) == 0
+    out = capsys.readouterr().out
+    assert "score 17x17 x 5 anchors" in out and "GFLOPs" in out
+    assert main(["model-info", "resnet"]) == 2
+    assert "valid: fgsgt_r50" in capsys.readouterr().err
+    assert main(["export-onnx", "--checkpoint", str(tmp_path / "no.pt"),
+                 "--out", str(tmp_path / "m.onnx")]) == 2
+    assert "checkpoint not found" in capsys.readouterr().err

@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="x,y,w,h on the first frame (default: its ground truth)")
     p.add_argument("--checkpoint", default="", help="node 'checkpoint' parameter (default: shipped)")
     p.add_argument("--device", default="auto", help="node 'device' parameter")
+    p.add_argument("--threads", type=int, default=1, help="node 'num_threads' parameter")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
     p.add_argument("--scale", type=int, default=0,
                    help="video upscaling factor (0 = to about 480 px wide)")
@@ -131,8 +132,10 @@ def run(args) -> int:
     env = ros_env(domain)
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = env["ROS_AUTOMATIC_DISCOVERY_RANGE"]
     print(f"[2/4] starting the tracker node (ROS domain {domain}, localhost only) ...", flush=True)
+    # one network thread: node, player and this recorder share a small CPU
     node = start_node({"checkpoint": args.checkpoint, "device": args.device,
-                       "frame_buffer_size": 120}, env, log_path=out / "node.log")
+                       "frame_buffer_size": 120, "num_threads": args.threads}, env,
+                      log_path=out / "node.log")
     client = None
     player = None
     stamps_path = out / "stamps.csv"

@@ -273,8 +273,9 @@ class TrackerNode(Node):
                                      f"{type(exc).__name__}: {exc}")
 
     def _process(self, frame: Frame) -> None:
-        want_debug = self.cfg.publish_debug_image
-        want_sal = self.cfg.publish_saliency
+        # Images are built only when switched on AND someone listens (rviz closed = no cost).
+        want_debug = self.cfg.publish_debug_image and self.pub_debug.get_subscription_count() > 0
+        want_sal = self.cfg.publish_saliency and self.pub_sal.get_subscription_count() > 0
         t0 = time.perf_counter()
         result = None
         image = None

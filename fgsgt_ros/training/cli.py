@@ -151,6 +151,9 @@ def _load_init_weights(trainer, path: Path) -> None:
         state = state.get("state_dict", state) if isinstance(state, dict) else state
     own = trainer.model.state_dict()
     usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    if not usable:  # an ImageNet classification ResNet (torchvision names): our backbone.* tensors
+        usable = {f"backbone.{k}": v for k, v in state.items()
+                  if f"backbone.{k}" in own and own[f"backbone.{k}"].shape == v.shape}
     if not usable:
         raise UserError(f"--init-weights {path}: no tensor matches the model's names and shapes")
     trainer.model.load_state_dict(usable, strict=False)

@@ -41,7 +41,8 @@ def weighted_l1(loc: torch.Tensor, label_loc: torch.Tensor, weight: torch.Tensor
     """SiamRPN++ weighted L1: sum_anchors w * |delta - target|_1, averaged over the batch."""
     b = loc.shape[0]
     diff = (loc.view(b, 4, -1) - label_loc).abs().sum(dim=1)
-    return (diff * weight).sum() / b
+    # where(), not a product: targets of zero-weight anchors may be inf/NaN (negative pairs).
+    return torch.where(weight > 0, diff * weight, torch.zeros_like(diff)).sum() / b
 
 
 def decode_deltas(loc: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
@@ -121,9 +122,11 @@ class FGSGTLoss(nn.Module):
                "loc_l1": weighted_l1(loc, targets["label_loc"].to(loc.dtype), weight)}
         reg = lc.lambda_l1 * out["loc_l1"]
         if lc.iou:
-            boxes = decode_deltas(loc.view(b, 4, -1), self.anchors.to(loc.dtype))
-            tbox = targets["target_box"].to(loc.dtype)[:, None, :]
-            out["loc_iou"] = ((1.0 - iou_cxcywh(boxes, tbox)) * weight).sum() / b
+            boxes = decode_deltas(loc.view(b, 4, -1), self.anchors.to(loc.device, loc.dtype))
+            tbox = targets["target_box"].to(loc.device, loc.dtype)[:, None, :]
+            per_anchor = (1.0 - iou_cxcywh(boxes, tbox)) * weight
+            out["loc_iou"] = torch.where(weight > 0, per_anchor,
+                                         torch.zeros_like(per_anchor)).sum() / b
             reg = reg + lc.lambda_iou * out["loc_iou"]
         total = lc.lambda_cls * out["cls"] + lc.lambda_reg * reg
         if lc.saliency != "none":

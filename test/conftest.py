@@ -11,6 +11,7 @@ Fixtures any test can use (no import needed):
 - ``ros_domain_id``: a ROS domain id reserved for this test alone (an exclusive lock file in the
   temp dir, so concurrent pytest runs on the machine never share a domain). It is also set in
   ``os.environ`` (``ROS_DOMAIN_ID``), so in-process ``rclpy.init()`` uses it.
+- ``ros_module_domain_id``: the same reservation held for a whole module (module-scoped nodes).
 - ``ros_env``: a copy of the environment for ROS processes of this test: that domain id,
   localhost-only discovery, Fast DDS, unbuffered output. It keeps ``LD_LIBRARY_PATH`` and the
   ros-wheels-bootstrapper guard from this (already bootstrapped) interpreter, so children start
@@ -167,6 +168,17 @@ def ros_domain_id(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
     for key, value in make_ros_env(lease.domain_id, base={}).items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("ROS_LOCALHOST_ONLY", raising=False)
+    try:
+        yield lease.domain_id
+    finally:
+        lease.release()
+
+
+@pytest.fixture(scope="module")
+def ros_module_domain_id() -> Iterator[int]:
+    """Like ``ros_domain_id`` but held for a whole test module (for module-scoped nodes); it does
+    not touch ``os.environ``: pass it on with ``make_ros_env(domain)``/``rclpy.init(domain_id=)``."""
+    lease = DomainLease()
     try:
         yield lease.domain_id
     finally:

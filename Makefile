@@ -11,7 +11,8 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-PYTHON ?= python3.11
+# Python 3.11 to create .venv with (python3.11, else python3 if that is 3.11).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 VENV_ABS := $(abspath $(VENV))
 PY := $(VENV)/bin/python
@@ -80,8 +81,9 @@ $(STAMPS)/interfaces: $(STAMPS)/vision_msgs $(STAMPS)/project $(FGSGT_IFACE_SRC)
 		print("setup ok: rclpy + fgsgt_ros interfaces + vision_msgs + torch", torch.__version__)'
 	@touch $@
 
+# Options (no cache dir, skip reasons, per-test timeout, testpaths) live in pytest.ini.
 test: setup
-	$(PY) -m pytest -p no:cacheprovider -rs $(PYTEST_ARGS) test
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: setup
 	$(PY) -m fgsgt_ros.ros.demo

@@ -66,8 +66,9 @@ def time_presets(nets, rounds, frames, threads):
     return ({n: med(t) for n, t in wall.items()}, {n: med(t) for n, t in cpu.items()})
 
 
-def train_step_ms(name, batch, steps=3):
-    """Forward+backward+SGD step of a batch of pairs (what CPU training costs per step)."""
+def train_step_ms(name, batch, threads, steps=3):
+    """Forward+backward+SGD step of a batch of pairs (what CPU training costs per step):
+    (median wall ms with ``threads`` threads, median CPU ms with one thread)."""
     cfg = PRESETS[name]
     net = build_model(cfg).train()
     loss_fn = FGSGTLoss(cfg)
@@ -76,16 +77,21 @@ def train_step_ms(name, batch, steps=3):
     z = torch.rand(batch, 3, cfg.exemplar_size, cfg.exemplar_size) * 255
     x = torch.rand(batch, 3, cfg.instance_size, cfg.instance_size) * 255
     t = make_targets(cfg, batch)
-    out = []
-    for i in range(steps + 1):
-        t0 = time.perf_counter()
-        loss = loss_fn(net.forward_train(z, x), t)["total"]
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if i:  # first step is warm-up
-            out.append((time.perf_counter() - t0) * 1000.0)
-    return statistics.median(out)
+    result = []
+    for n_threads, clock in ((threads, time.perf_counter), (1, time.process_time)):
+        torch.set_num_threads(n_threads)
+        out = []
+        for i in range(steps + 1):
+            t0 = clock()
+            loss = loss_fn(net.forward_train(z, x), t)["total"]
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if i:  # first step is warm-up
+                out.append((clock() - t0) * 1000.0)
+        result.append(statistics.median(out))
+    torch.set_num_threads(threads)
+    return tuple(result)
 
 
 def render(rows, train_rows, args):
@@ -108,9 +114,10 @@ def render(rows, train_rows, args):
                      f"{r['gflops']:.2f} | {r['ms']:.1f} | {r['cpu']:.1f} | "
                      f"{r['time_ratio']:.2f}x | {r['flop_ratio']:.2f}x | {r['ref']} |")
     if train_rows:
-        lines += ["", "Training step (forward + backward + SGD, same threads):", "",
-                  "| preset | batch | ms/step |", "|---|---|---|"]
-        lines += [f"| {n} | {b} | {ms:.0f} |" for n, b, ms in train_rows]
+        lines += ["", "Training step (forward + backward + SGD step, random pairs):", "",
+                  f"| preset | batch | wall ms/step ({args.threads} thr) | CPU ms/step (1 thr) |",
+                  "|---|---|---|---|"]
+        lines += [f"| {n} | {b} | {w:.0f} | {c:.0f} |" for n, b, (w, c) in train_rows]
     by = {r["name"]: r for r in rows}
     lines += [""]
     if "fgsgt_r50" in by:
@@ -176,7 +183,7 @@ def main(argv=None):
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))
         for n in ("fgsgt_tiny", "siamrpnpp_tiny"):
             if n in names:
-                train_rows.append((n, args.train_batch, train_step_ms(n, args.train_batch)))
+                train_rows.append((n, args.train_batch, train_step_ms(n, args.train_batch, args.threads)))
     args.load_end = os.getloadavg()[0]
     text = render(rows, train_rows, args)
     print(text)

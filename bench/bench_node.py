@@ -207,6 +207,8 @@ def main(argv=None) -> int:
         "processing_rate_hz": processed / span,
         "frames_dropped": len(pub_measured) - processed,
         "node_frames_dropped_total": int(diag["frames_dropped"]),
+        "node_frames_lost_in_transport_total": int(diag.get("frames_lost_in_transport", -1)),
+        "load_average_1min_end": os.getloadavg()[0],
         "latency_ms_p50": float(np.percentile(lat, 50)) if len(lat) else None,
         "latency_ms_p99": float(np.percentile(lat, 99)) if len(lat) else None,
         "rss_mb_after_warmup": float(warm[0, 1]) if len(warm) else None,
@@ -225,7 +227,8 @@ def main(argv=None) -> int:
 | setting | value |
 |---|---|
 | model / input | {model_note}; {width}x{height} mono16 at {args.rate:g} Hz, {args.duration:g} s (+{args.warmup:g} s warm-up), outputs {args.outputs} |
-| processing rate | {res['processing_rate_hz']:.1f} frames/s ({processed} of {len(pub_measured)} frames; {res['frames_dropped']} dropped, newest-frame policy) |
+| processing rate | {res['processing_rate_hz']:.1f} frames/s ({processed} of {len(pub_measured)} frames; {res['frames_dropped']} dropped: {res['node_frames_dropped_total']} replaced in the node's mailbox, {res['node_frames_lost_in_transport_total']} overwritten in the subscription queue, whole run) |
+| machine load (1-min load average at the end, 2 cores) | {res['load_average_1min_end']:.1f} |
 | latency stamp -> detection | p50 {res['latency_ms_p50']:.1f} ms, p99 {res['latency_ms_p99']:.1f} ms |
 | per-frame time (node timers) | total {total:.1f} ms = conversion {f['time_convert_ms']:.2f} + AGC {f['time_preprocess_ms']:.2f} + tracker {f['time_tracker_ms']:.1f} (network {f['time_network_ms']:.1f}) + publishing {f['time_publish_ms']:.2f} |
 | node overhead (conversion + AGC + publishing) | {node_ms:.2f} ms = {100 * res['node_overhead_share']:.1f}% of per-frame time (outside the network incl. crop/decode: {100 * res['outside_network_share']:.1f}%) |

@@ -238,6 +238,21 @@ class TrackerClient:
     def reset(self, timeout: float = 10.0):
         return self._call(self.reset_client, self._Trigger.Request(), timeout)
 
+    def set_parameters(self, values: Dict[str, object], node_name: str = "fgsgt_tracker",
+                       timeout: float = 10.0) -> list:
+        """Set node parameters at run time; returns the SetParametersResult list."""
+        from rcl_interfaces.srv import SetParameters
+        from rclpy.parameter import Parameter
+
+        if not hasattr(self, "_param_client"):
+            self._param_client = self.node.create_client(SetParameters,
+                                                         f"{node_name}/set_parameters")
+        if not self._param_client.wait_for_service(timeout_sec=timeout):
+            raise TimeoutError(f"{node_name}/set_parameters not available")
+        req = SetParameters.Request(parameters=[
+            Parameter(k, value=v).to_parameter_msg() for k, v in values.items()])
+        return list(self._call(self._param_client, req, timeout).results)
+
     def send_init_box(self, box_xywh, header=None) -> None:
         from vision_msgs.msg import Detection2D
 

@@ -11,6 +11,8 @@ from typing import List, Optional
 
 import numpy as np
 
+from fgsgt_ros.boxes import iou_xywh
+
 from fgsgt_ros.ros.client import TrackerClient, make_header, ros_env, start_node
 from fgsgt_ros.ros.conversions import array_to_image
 
@@ -31,6 +33,15 @@ def target_box(i: int) -> np.ndarray:
     x = 70.0 + 40.0 * np.sin(i / 20.0)
     y = 50.0 + 8.0 * np.sin(i / 12.0)
     return np.array([x, y, TARGET_W, TARGET_H], dtype=np.float64)
+
+
+def on_target(box, gt) -> bool:
+    """The tracked box is on the target: centre within half the target's size, and overlapping."""
+    if box is None:
+        return False
+    box, gt = np.asarray(box, dtype=np.float64), np.asarray(gt, dtype=np.float64)
+    centre_err = np.hypot(*((box[:2] + box[2:] / 2) - (gt[:2] + gt[2:] / 2)))
+    return bool(centre_err < max(gt[2], gt[3]) / 2 and iou_xywh(box, gt) > 0.25)
 
 
 def scene(i: int, present: bool = True, box: Optional[np.ndarray] = None) -> np.ndarray:

@@ -220,3 +220,16 @@ def test_a_stream_of_identical_bad_frames_logs_once_but_counts_all(compressed_no
     assert int(n.diagnostics()["bad_frames"]) == before + 20, n.diagnostics()
     assert n.proc.log().count("dropping bad frame") - lines_before <= 2  # throttled (2 s)
     n.feed([scene(10)], encode=_png16)
+
+
+def test_float_frames_with_nan_and_colour_frames_are_processed(node):
+    """Valid but unusual frames: 32FC1 temperatures with NaN/inf holes, rgb8 from a colour camera."""
+    temp = scene(50).astype(np.float32) / 100.0 - 10.0  # "degrees"
+    temp[:10, :] = np.nan
+    temp[-5:, :5] = np.inf
+    headers = node.feed([temp, np.full((120, 160), np.nan, np.float32)])
+    headers += node.feed([np.repeat(((scene(51) - 2900) // 4).clip(0, 255).astype(np.uint8)
+                                    [..., None], 3, axis=2)],
+                         encode=lambda a, h: array_to_image(a, h, "rgb8"))
+    for h in headers:
+        assert node.status_for(h.stamp) is not None

@@ -298,7 +298,7 @@ def test_tiny_model_trains_stably_from_scratch():
         opt.zero_grad()
         loss.backward()
         opt.step()
-        history.append(float(loss))
+        history.append(loss.item())
     assert all(np.isfinite(history))
     assert history[-1] < 0.8 * history[0]
 
@@ -457,7 +457,7 @@ def test_loading_an_unrelated_file_as_imagenet_weights_fails(tmp_path):
         load_resnet50_imagenet(build_model(get_preset("siamrpnpp_tiny")), tmp_path / "nope.pth")
 
 
-# -- CLI ---------------------------------------------------------------------------------------------
+# -- CLI ------------------------------------------------------------------------------------------
 
 def test_model_cli_reports_costs_and_rejects_bad_input(capsys, tmp_path):
     from fgsgt_ros.cli import main

@@ -8,7 +8,7 @@
 - ``siam_fgpcb``     Table 1: baseline + FGPCB (and its fusion), SiamRPN++ loss;
 - ``siam_rrspn``     Table 1: baseline + RRSPN, SiamRPN++ loss (+ plain BCE on the final map);
 - ``siam_t``         Table 1: baseline + FGPCB + RRSPN, SiamRPN++ loss (+ BCE on the final map);
-- ``fgsgt_tiny``     the same modules at reduced width/depth and input size (CPU training/real time);
+- ``fgsgt_tiny``     the same modules, reduced width/depth and input size (CPU training, real time);
 - ``siamrpnpp_tiny`` the tiny baseline: fgsgt_tiny's backbone without FGPCB/RRSPN/FGSGT loss.
 
 ``score_size`` is derived from the input sizes and the backbone geometry (see ``feature_size``), so

@@ -138,10 +138,14 @@ def render(rows, train_rows, args):
                      f"wall-clock with 1 thread under this run's load, {fps_cpu:.1f} FPS by CPU "
                      f"time ({'met' if min(fps_wall1, fps_cpu) >= 25 else 'MISSED'}); "
                      f"{fps_wall:.1f} FPS with {args.threads} threads.")
-    if args.threads > 1:
-        lines.append(f"- On this loaded 2-core machine {args.threads} torch threads are much "
-                     "SLOWER than one (each OpenMP region waits for a thread whose core is busy "
-                     "with another job): run inference with `torch.set_num_threads(1)` here.")
+    if args.threads > 1 and "fgsgt_tiny" in by:
+        r = by["fgsgt_tiny"]
+        lines.append(f"- Threads: fgsgt_tiny took {r['ms']:.1f} ms with {args.threads} threads and "
+                     f"{r['ms1']:.1f} ms with one. On this shared 2-core machine extra torch "
+                     "threads help only when the other core is idle (under heavy load, 2 threads "
+                     "were up to ~40x slower in earlier runs: each OpenMP region waits for a "
+                     "thread whose core is busy), so small models are safer with "
+                     "`torch.set_num_threads(1)` here.")
     return "\n".join(lines) + "\n"
 
 

@@ -90,6 +90,33 @@ def baseline(checkpoint: str, frames, boxes, n: int = 150, threads: int = 0) -> 
     return ms
 
 
+VIEWER = """
+import rclpy
+from rclpy.qos import QoSProfile
+from sensor_msgs.msg import Image
+rclpy.init()
+n = rclpy.create_node('bench_viewer')
+q = QoSProfile(depth=1)
+n.create_subscription(Image, 'debug_image', lambda m: None, q)
+n.create_subscription(Image, 'saliency', lambda m: None, q)
+try:
+    rclpy.spin(n)
+except BaseException:
+    pass
+"""
+
+
+def _own_diag(client) -> dict:
+    """Latest /diagnostics values of the benchmarked node, with its receipt time as '_t'."""
+    msgs = [m for m in client.messages("diagnostics")
+            if m.msg.status and m.msg.status[0].name == "/fgsgt_tracker: tracker"]
+    if not msgs:
+        return {"_t": time.time(), "frames_processed": 0, "frames_received": 0}
+    values = {kv.key: kv.value for kv in msgs[-1].msg.status[0].values}
+    values["_t"] = msgs[-1].t
+    return values
+
+
 def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -109,6 +136,9 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1,
                     help="node num_threads (1: on this shared 2-core machine more threads "
                          "oversubscribe the CPU and slow the network down several times)")
+    ap.add_argument("--qos", choices=("best_effort", "reliable"), default="best_effort",
+                    help="node input QoS (large frames over best-effort Fast DDS get lost in "
+                         "transport under load; reliable retransmits)")
     ap.add_argument("--warmup", type=float, default=10.0, help="seconds before measuring")
     ap.add_argument("--json", type=Path, default=Path("out/bench_node.json"))
     args = ap.parse_args(argv)
@@ -133,12 +163,17 @@ def main(argv=None) -> int:
     on = args.outputs == "on"
     node = start_node({"checkpoint": checkpoint, "num_threads": args.threads,
                        "publish_saliency": on, "publish_debug_image": on,
-                       "diagnostics_period_s": 2.0}, env, log_path=tmp / "node.log")
-    # with outputs on, this process subscribes to the images like rviz would (the node builds
-    # them only for a subscriber)
-    client = TrackerClient(domain_id=domain, keep_images=False,
-                           record=("detections", "status") + (("saliency", "debug_image")
-                                                              if on else ()))
+                       "diagnostics_period_s": 2.0, "qos_reliability": args.qos}, env,
+                      log_path=tmp / "node.log")
+    viewer = None
+    if on:
+        # a separate process subscribes to the images like rviz would (the node builds them only
+        # for a subscriber); receiving megabyte images here would slow this publisher down
+        import subprocess
+
+        viewer = subprocess.Popen([sys.executable, "-c", VIEWER], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = TrackerClient(domain_id=domain, keep_images=False, record=("detections", "status"))
     try:
         client.wait_ready(120, node)
         msgs = [array_to_image(f, None) for f in frames]
@@ -171,13 +206,12 @@ def main(argv=None) -> int:
                 next_t = time.monotonic()  # never burst to catch up
             if measuring_from is None and now - t_start >= args.warmup:
                 measuring_from = (stamp_ns, time.monotonic())
+                diag_start = _own_diag(client)
             if now >= next_rss:
                 rss.append((now - t_start, rss_mb(node.proc.pid)))
                 next_rss += 5.0
         time.sleep(1.0)
-        diag_msgs = [m for m in client.messages("diagnostics") if m.msg.status
-                     and m.msg.status[0].name == "/fgsgt_tracker: tracker"]
-        diag = {kv.key: kv.value for kv in diag_msgs[-1].msg.status[0].values}
+        diag = _own_diag(client)
         stamp0, t0 = measuring_from
         dets = [m for m in client.messages("detections")
                 if m.msg.header.stamp.sec * 10**9 + m.msg.header.stamp.nanosec >= stamp0]
@@ -185,12 +219,20 @@ def main(argv=None) -> int:
     finally:
         client.close()
         rc = node.stop()
+        if viewer is not None:
+            viewer.terminate()
+            viewer.wait(10)
 
     pub_measured = [s for s in published if s >= stamp0]
+    node_lat = np.array([m.msg.latency_ms for m in statuses
+                         if m.msg.header.stamp.sec * 10**9 + m.msg.header.stamp.nanosec >= stamp0])
     lat = np.array([(m.t - (m.msg.header.stamp.sec + m.msg.header.stamp.nanosec / 1e9)) * 1e3
                     for m in dets])
-    span = args.duration
-    processed = len(dets)
+    # rate and drops from the node's own counters (diagnostics every 2 s: window ~ duration)
+    t_diag = float(diag["_t"]) - float(diag_start["_t"])
+    processed = int(diag["frames_processed"]) - int(diag_start["frames_processed"])
+    received = int(diag["frames_received"]) - int(diag_start["frames_received"])
+    span = t_diag
     states = [m.msg.state_name for m in statuses]
     rss_arr = np.array(rss)
     warm = rss_arr[rss_arr[:, 0] >= args.warmup]
@@ -202,10 +244,12 @@ def main(argv=None) -> int:
     node_ms = total - f["time_tracker_ms"]
     res = {
         "model": model_note, "frame_size": [width, height], "rate_hz": args.rate,
-        "duration_s": args.duration, "outputs": args.outputs, "node_exit_code": rc,
-        "frames_published": len(pub_measured), "frames_processed": processed,
-        "processing_rate_hz": processed / span,
-        "frames_dropped": len(pub_measured) - processed,
+        "duration_s": args.duration, "outputs": args.outputs, "qos": args.qos, "node_exit_code": rc,
+        "frames_published": len(pub_measured), "frames_received_by_node": received,
+        "frames_processed": processed, "processing_rate_hz": processed / span,
+        "frames_dropped": received - processed,
+        "node_latency_ms_p50": float(np.percentile(node_lat, 50)) if len(node_lat) else None,
+        "node_latency_ms_p99": float(np.percentile(node_lat, 99)) if len(node_lat) else None,
         "node_frames_dropped_total": int(diag["frames_dropped"]),
         "node_frames_lost_in_transport_total": int(diag.get("frames_lost_in_transport", -1)),
         "load_average_1min_end": os.getloadavg()[0],
@@ -226,10 +270,11 @@ def main(argv=None) -> int:
     print(f"""
 | setting | value |
 |---|---|
-| model / input | {model_note}; {width}x{height} mono16 at {args.rate:g} Hz, {args.duration:g} s (+{args.warmup:g} s warm-up), outputs {args.outputs} |
-| processing rate | {res['processing_rate_hz']:.1f} frames/s ({processed} of {len(pub_measured)} frames; {res['frames_dropped']} dropped: {res['node_frames_dropped_total']} replaced in the node's mailbox, {res['node_frames_lost_in_transport_total']} overwritten in the subscription queue, whole run) |
+| model / input | {model_note}; {width}x{height} mono16 at {args.rate:g} Hz, {args.duration:g} s (+{args.warmup:g} s warm-up), outputs {args.outputs}, input QoS {args.qos} |
+| processing rate (node counters) | {res['processing_rate_hz']:.1f} frames/s ({processed} processed of {received} received, {len(pub_measured)} published; whole run: {res['node_frames_dropped_total']} replaced in the node's mailbox, {res['node_frames_lost_in_transport_total']} lost before the callback) |
 | machine load (1-min load average at the end, 2 cores) | {res['load_average_1min_end']:.1f} |
-| latency stamp -> detection | p50 {res['latency_ms_p50']:.1f} ms, p99 {res['latency_ms_p99']:.1f} ms |
+| latency stamp -> detection received (client) | p50 {res['latency_ms_p50']:.1f} ms, p99 {res['latency_ms_p99']:.1f} ms |
+| latency stamp -> results published (node) | p50 {res['node_latency_ms_p50']:.1f} ms, p99 {res['node_latency_ms_p99']:.1f} ms |
 | per-frame time (node timers) | total {total:.1f} ms = conversion {f['time_convert_ms']:.2f} + AGC {f['time_preprocess_ms']:.2f} + tracker {f['time_tracker_ms']:.1f} (network {f['time_network_ms']:.1f}) + publishing {f['time_publish_ms']:.2f} |
 | node overhead (conversion + AGC + publishing) | {node_ms:.2f} ms = {100 * res['node_overhead_share']:.1f}% of per-frame time (outside the network incl. crop/decode: {100 * res['outside_network_share']:.1f}%) |
 | baseline: AGC + tracker alone, no ROS (same run) | {base_ms:.1f} ms/frame |

@@ -239,10 +239,10 @@ class TrackerNode(Node):
             self._throttle[kind] = (last, suppressed + 1)
 
     # --- input -----------------------------------------------------------------------------
-    def _on_image(self, msg: Image, info=None) -> None:
+    def _on_image(self, msg: Image, info) -> None:  # no default: rclpy then passes MessageInfo
         self._accept(msg, image_to_array, info)
 
-    def _on_compressed(self, msg: CompressedImage, info=None) -> None:
+    def _on_compressed(self, msg: CompressedImage, info) -> None:
         self._accept(msg, compressed_to_array, info)
 
     def _count_transport_loss(self, info) -> None:

@@ -485,3 +485,34 @@ def test_loss_ignores_undefined_regression_targets_of_negative_pairs():
     loss = FGSGTLoss(cfg)(out, t)
     assert all(torch.isfinite(v) for v in loss.values())
     loss["total"].backward()
+
+
+def test_onnxruntime_net_is_a_drop_in_for_the_tracker(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from fgsgt_ros.model.runtime import OnnxNet
+
+    cfg = get_preset("fgsgt_tiny")
+    torch.manual_seed(1)
+    net = build_model(cfg)
+    calibrate_bn(net, cfg, steps=1)
+    ckpt = tmp_path / "m.pt"
+    save_checkpoint(ckpt, net, cfg)
+    ort_net = OnnxNet.from_checkpoint(ckpt, cache_dir=tmp_path / "cache")
+    cached = sorted((tmp_path / "cache").iterdir())
+    assert len(cached) == 2
+    stamp = [p.stat().st_mtime_ns for p in cached]
+    OnnxNet.from_checkpoint(ckpt, cache_dir=tmp_path / "cache")  # reuses the export
+    assert [p.stat().st_mtime_ns for p in cached] == stamp
+    z, x = images(cfg, seed=5)
+    with pytest.raises(RuntimeError, match="template"):
+        ort_net.track(x)
+    ort_net.template(z)
+    net.eval()
+    with torch.no_grad():
+        net.template(z)
+        ref = net.track(x)
+    got = ort_net.track(x)
+    assert ort_net.cfg == cfg
+    for a, b in zip(got, ref):
+        assert isinstance(a, torch.Tensor) and a.shape == b.shape
+        assert float((a - b).abs().max()) < 1e-3

@@ -7,7 +7,7 @@
   overrides; it never restates a default.
 
 No rclpy here (the node turns ``ParamSpec`` into ParameterDescriptors), so the parameter table in
-docs/NODE.md and the YAML template are generated without ROS:
+README.md (Parameters) and the YAML template are generated without ROS:
 ``python -m fgsgt_ros.ros.params --markdown`` / ``--yaml``.
 """
 

@@ -56,4 +56,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run through the importable module so UserError is the same class the areas raise.
+    from fgsgt_ros.cli import main as _main
+
+    sys.exit(_main())

@@ -19,21 +19,11 @@ from fgsgt_ros.ros.testing import NodeUnderTest, on_target, scene, target_box  #
 
 
 @pytest.fixture(scope="module")
-def domain():
-    """One ROS domain for this module's node(s), reserved against parallel test runs."""
-    from conftest import DomainLease
-
-    lease = DomainLease()
-    yield lease.domain_id
-    lease.release()
-
-
-@pytest.fixture(scope="module")
-def node(tmp_path_factory, domain):
+def node(tmp_path_factory, ros_module_domain_id):
     # default QoS (sensor data: best effort, keep last 5), as a camera driver would connect
     # log_throttle_s 0: every bad frame logs (the compressed node below checks throttling)
     n = NodeUnderTest({"diagnostics_period_s": 0.5, "frame_buffer_size": 10,
-                       "log_throttle_s": 0.0}, domain=domain,
+                       "log_throttle_s": 0.0}, domain=ros_module_domain_id,
                       log_dir=tmp_path_factory.mktemp("robust"))
     # before any frame was published: refused with a reason, node alive
     n.early_response = n.client.init_target(target_box(0))
@@ -43,10 +33,10 @@ def node(tmp_path_factory, domain):
 
 
 @pytest.fixture(scope="module")
-def compressed_node(tmp_path_factory, domain):
+def compressed_node(tmp_path_factory, ros_module_domain_id):
     n = NodeUnderTest({"input_transport": "compressed", "publish_saliency": False,
                        "qos_reliability": "reliable", "qos_depth": 50,
-                       "diagnostics_period_s": 0.5}, domain=domain, namespace="/cam_c",
+                       "diagnostics_period_s": 0.5}, domain=ros_module_domain_id, namespace="/cam_c",
                       transport="compressed", log_dir=tmp_path_factory.mktemp("compressed"))
     yield n
     assert n.proc.alive(), "node died:\n" + n.proc.log()[-3000:]

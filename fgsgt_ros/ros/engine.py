@@ -12,7 +12,6 @@ import threading
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Optional, Tuple
 
 import numpy as np
@@ -52,29 +51,21 @@ def resolve_device(requested: str, warn: Callable[[str], None]) -> str:
     raise ModelLoadError(f"device '{requested}' is not auto, cpu or cuda:N")
 
 
-def resolve_checkpoint(spec: str) -> Path:
-    """Checkpoint path from '' (shipped default), a path, or a shipped checkpoint name."""
-    from fgsgt_ros import weights
+def load_network(checkpoint: str, model_preset: str, device: str):
+    """The node's ``checkpoint``/``model_preset`` parameters -> ``fgsgt_ros.tracker.LoadedModel``, or
+    None for an OpenCV peer. Resolution and loading are the tracker package's (``load_model``, the
+    same as ``build_tracker``): '' = the shipped model, a .pt path, a preset name (its shipped
+    checkpoint), PRESET:PATH or a shipped file name. Any failure is one ModelLoadError line."""
+    from fgsgt_ros.tracker import DEFAULT_TRACKER, TrackerBuildError, load_model
 
-    if not spec:
-        path = weights.default_checkpoint()
-        if not path.is_file():
-            raise ModelLoadError(
-                f"shipped checkpoint {path} is missing: reinstall the package or set "
-                f"checkpoint:=PATH")
-        return path
-    path = Path(spec).expanduser()
-    if path.is_file():
-        return path
-    if "/" not in spec and "\\" not in spec:
-        try:
-            shipped = weights.checkpoint_path(spec)
-        except ValueError:
-            shipped = None
-        if shipped is not None and shipped.is_file():
-            return shipped
-    raise ModelLoadError(f"checkpoint '{spec}' not found (give a .pt path, a shipped name, or one "
-                         f"of {', '.join(OPENCV_PEERS)})")
+    spec = (checkpoint or "").strip()
+    if spec.lower() in OPENCV_PEERS:
+        return None
+    try:
+        return load_model(spec or DEFAULT_TRACKER, device=device,
+                          expect_preset=(model_preset or "").strip() or None)
+    except TrackerBuildError as exc:
+        raise ModelLoadError(str(exc)) from None
 
 
 def check_box_values(cx: float, cy: float, w: float, h: float) -> None:
@@ -99,63 +90,69 @@ def validate_box(cx: float, cy: float, w: float, h: float, width: int, height: i
 
 
 class TrackerEngine:
-    """Thermal preprocessing + the tracker, with the node's device/precision choices applied."""
+    """Thermal preprocessing + the tracker, with the node's device/precision choices applied.
+
+    ``tracker_cfg=None`` uses ``tracker_defaults``: the checkpoint's calibrated settings (its
+    ``extra["tracker_config"]``, see ``fgsgt calibrate``) over ``TrackerConfig()``. The node reads
+    ``tracker_defaults`` to declare its ``tracker.*`` parameters, then calls ``configure`` with the
+    values it got (explicit parameters override the checkpoint's).
+    """
 
     def __init__(self, checkpoint: str, model_preset: str, device: str, precision: str,
-                 tracker_cfg, thermal_cfg, num_threads: int = 0,
+                 tracker_cfg=None, thermal_cfg=None, num_threads: int = 0,
                  warn: Callable[[str], None] = lambda s: None) -> None:
         import torch
 
-        from fgsgt_ros.tracker.thermal import ThermalPreprocessor
+        from fgsgt_ros.tracker.config import TrackerConfig
 
         if num_threads > 0:
             torch.set_num_threads(int(num_threads))
         self.lock = threading.RLock()
-        self.preprocessor = ThermalPreprocessor(thermal_cfg)
-        self.tracker_cfg = tracker_cfg
         self.device = resolve_device(device, warn)
         self.precision = precision
         if precision == "fp16" and not self.device.startswith("cuda"):
             warn("precision fp16 needs CUDA: running fp32 on CPU")
             self.precision = "fp32"
-        self.model_name = ""
-        spec = (checkpoint or "").strip()
-        if spec.lower() in OPENCV_PEERS:
-            from fgsgt_ros.tracker.peers import OpenCVTracker
-
-            try:
-                self.tracker = OpenCVTracker(spec.lower(), tracker_cfg)
-            except (ValueError, RuntimeError) as exc:
-                raise ModelLoadError(str(exc)) from None
-            self.model_name = spec.lower()
-            self.checkpoint_path = ""
+        self.peer = ""
+        self.network = load_network(checkpoint, model_preset, self.device)
+        if self.network is None:
+            self.peer = (checkpoint or "").strip().lower()
+            self.model_name, self.checkpoint_path = self.peer, ""
+            self.tracker_defaults = TrackerConfig()
+            self.calibrated = False
         else:
-            self.tracker, self.model_name, self.checkpoint_path = self._load_siamese(
-                spec, model_preset, tracker_cfg)
-            # Time the network alone (the rest of update() is crop + decode) for diagnostics.
-            self.tracker.model = _TimedModel(self.tracker.model)
+            self.model_name = getattr(self.network.model_cfg, "name", "") or self.network.name
+            self.checkpoint_path = str(self.network.path or "")
+            self.tracker_defaults = self.network.tracker_config
+            # whether the checkpoint carries its own tracker settings (e.g. calibrated thresholds)
+            self.calibrated = "tracker_config" in self.network.extra
         self.init_count = 0
         self.last_network_s = 0.0
+        self.configure(tracker_cfg, thermal_cfg)
 
-    def _load_siamese(self, spec, model_preset, tracker_cfg):
-        from fgsgt_ros.model.checkpoint import CheckpointError, load_checkpoint
-        from fgsgt_ros.tracker.siamese import SiameseTracker
+    def configure(self, tracker_cfg=None, thermal_cfg=None) -> None:
+        """(Re)build the tracker and AGC with these settings (None: ``tracker_defaults`` /
+        ``ThermalConfig()``); the network stays loaded. The target is forgotten (IDLE)."""
+        from fgsgt_ros.tracker.thermal import ThermalPreprocessor
 
-        path = resolve_checkpoint(spec)
-        try:
-            model, model_cfg, _extra = load_checkpoint(str(path), device=self.device)
-        except CheckpointError as exc:
-            raise ModelLoadError(f"checkpoint {path}: {exc}") from None
-        except Exception as exc:  # unreadable file, wrong format: still one clear line
-            raise ModelLoadError(f"checkpoint {path} cannot be loaded: "
-                                 f"{type(exc).__name__}: {exc}") from None
-        name = getattr(model_cfg, "name", "")
-        if model_preset and name != model_preset:
-            raise ModelLoadError(f"checkpoint {path} holds model '{name}' but model_preset is "
-                                 f"'{model_preset}'")
-        model.eval()
-        tracker = SiameseTracker(model, model_cfg, tracker_cfg, device=self.device)
-        return tracker, name, str(path)
+        tracker_cfg = self.tracker_defaults if tracker_cfg is None else tracker_cfg
+        with self.lock:
+            self.preprocessor = ThermalPreprocessor(thermal_cfg)
+            self.tracker_cfg = tracker_cfg
+            if self.network is None:
+                from fgsgt_ros.tracker.peers import OpenCVTracker
+
+                try:
+                    self.tracker = OpenCVTracker(self.peer, tracker_cfg)
+                except (ValueError, RuntimeError) as exc:
+                    raise ModelLoadError(str(exc)) from None
+            else:
+                from fgsgt_ros.tracker.siamese import SiameseTracker
+
+                self.tracker = SiameseTracker(self.network.model, self.network.model_cfg,
+                                              tracker_cfg, device=self.device, name=self.model_name)
+                # Time the network alone (the rest of update() is crop + decode) for diagnostics.
+                self.tracker.model = _TimedModel(self.tracker.model)
 
     def _autocast(self):
         if self.precision == "fp16":

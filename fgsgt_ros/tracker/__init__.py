@@ -5,18 +5,22 @@
 - ``siamese.SiameseTracker``: the SiamRPN++-style loop around an FGSGT-family network.
 - ``peers.OpenCVTracker``: CSRT / KCF / MOSSE behind the same interface.
 - ``build_tracker(spec)``: one string to any of them (below).
+- ``load_model(spec)``: the checkpoint part of ``build_tracker`` alone (network, its config, the
+  checkpoint's ``extra`` and path), for callers that build the tracker themselves (the ROS node).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Any, Dict, Optional
 
 from fgsgt_ros.tracker.base import InvalidBoxError, TrackResult, TrackState
 from fgsgt_ros.tracker.config import TrackerConfig
 
-__all__ = ["build_tracker", "TrackerBuildError", "TrackerConfig", "TrackResult", "TrackState",
-           "InvalidBoxError", "DEFAULT_TRACKER"]
+__all__ = ["build_tracker", "load_model", "LoadedModel", "checkpoint_tracker_config",
+           "TrackerBuildError", "TrackerConfig", "TrackResult", "TrackState", "InvalidBoxError",
+           "DEFAULT_TRACKER"]
 
 #: The name that means "the shipped model" (fgsgt_ros.weights.default_checkpoint()).
 DEFAULT_TRACKER = "fgsgt"
@@ -31,17 +35,120 @@ def _preset_names():
     return list(PRESETS)
 
 
+def checkpoint_tracker_config(extra: Optional[Dict[str, Any]]) -> Optional[TrackerConfig]:
+    """The TrackerConfig a checkpoint carries in ``extra["tracker_config"]`` (a dict of some
+    TrackerConfig fields, e.g. the LOST thresholds written by ``fgsgt calibrate --write``; the other
+    fields keep TrackerConfig's defaults), or None when it has none."""
+    values = (extra or {}).get("tracker_config")
+    if not isinstance(values, dict):
+        return None
+    return TrackerConfig.from_dict(values)
+
+
+@dataclass
+class LoadedModel:
+    """A network loaded from a checkpoint, with what the file says about it."""
+
+    model: Any
+    model_cfg: Any
+    extra: Dict[str, Any] = field(default_factory=dict)
+    path: Optional[Path] = None  # None for an untrained network
+    name: str = ""
+
+    @property
+    def tracker_config(self) -> TrackerConfig:
+        """The checkpoint's tracker settings (e.g. calibrated LOST thresholds) over
+        ``TrackerConfig()``; plain ``TrackerConfig()`` when it carries none."""
+        return checkpoint_tracker_config(self.extra) or TrackerConfig()
+
+
 def _load(path: Path, device: str, expect_preset: Optional[str]):
     from fgsgt_ros.model.checkpoint import CheckpointError, load_checkpoint
     if not path.is_file():
-        raise TrackerBuildError(f"checkpoint {path} does not exist")
+        raise TrackerBuildError(f"checkpoint {path} does not exist (not found)")
     try:
         model, cfg, extra = load_checkpoint(str(path), device=device)
     except CheckpointError as exc:
-        raise TrackerBuildError(f"cannot load checkpoint {path}: {exc}") from exc
+        raise TrackerBuildError(f"cannot load checkpoint {path}: {exc}") from None
+    except Exception as exc:  # anything else from an odd file is still one clear line
+        raise TrackerBuildError(f"cannot load checkpoint {path}: {type(exc).__name__}: {exc}") \
+            from None
     if expect_preset is not None and getattr(cfg, "name", expect_preset) != expect_preset:
         raise TrackerBuildError(f"checkpoint {path} holds preset {cfg.name!r}, not {expect_preset!r}")
+    try:
+        checkpoint_tracker_config(extra)
+    except (TypeError, ValueError) as exc:
+        raise TrackerBuildError(f"checkpoint {path} carries invalid tracker settings: {exc}") \
+            from None
     return model, cfg, extra or {}
+
+
+def _looks_like_path(spec: str) -> bool:
+    return "/" in spec or "\\" in spec or spec.endswith((".pt", ".pth"))
+
+
+def load_model(spec: str = DEFAULT_TRACKER, *, device: str = "cpu",
+               expect_preset: Optional[str] = None, allow_untrained: bool = False) -> LoadedModel:
+    """Resolve a network specification (``build_tracker``'s, without the OpenCV peers) and load it.
+
+    ``spec``: ``"fgsgt"`` (the shipped checkpoint), ``"PRESET:PATH"``, ``"PATH"``, ``"PRESET"`` (the
+    shipped ``fgsgt_ros/weights/PRESET.pt``; an untrained network if there is none and
+    ``allow_untrained``), or the file name of another shipped checkpoint (``"NAME.pt"``).
+    ``expect_preset``: refuse a checkpoint holding another model preset.
+    Raises TrackerBuildError (a ValueError) with a one-line reason (missing file: "not found").
+    """
+    from fgsgt_ros import weights
+
+    if not isinstance(spec, str) or not spec.strip():
+        raise TrackerBuildError("empty tracker specification")
+    spec = spec.strip()
+    presets = _preset_names()
+    preset, path = None, None
+    if spec == DEFAULT_TRACKER:
+        path = Path(weights.default_checkpoint())
+        if not path.is_file():
+            raise TrackerBuildError(
+                f"the shipped checkpoint {path} is missing (not found: a checkout without "
+                "weights?); train one with `fgsgt train` or name a checkpoint as PRESET:PATH")
+    elif ":" in spec and spec.split(":", 1)[0] in presets + [DEFAULT_TRACKER]:
+        preset, rest = spec.split(":", 1)
+        preset = None if preset == DEFAULT_TRACKER else preset
+        path = Path(rest).expanduser()
+    elif spec in presets:
+        preset = spec
+        shipped = Path(weights.checkpoint_path(spec))
+        if shipped.is_file():
+            path = shipped
+        elif allow_untrained:
+            from fgsgt_ros.model.config import get_preset
+            from fgsgt_ros.model.network import build_model
+            if expect_preset is not None and expect_preset != spec:
+                raise TrackerBuildError(f"preset {spec!r} is not {expect_preset!r}")
+            cfg = get_preset(spec)
+            model = build_model(cfg).to(device).eval()
+            return LoadedModel(model, cfg, {}, None, f"{spec}(untrained)")
+        else:
+            raise TrackerBuildError(f"no shipped checkpoint for preset {spec!r} ({shipped} not "
+                                    f"found); use {spec}:PATH to a trained checkpoint")
+    elif Path(spec).expanduser().is_file():
+        path = Path(spec).expanduser()
+    elif "/" not in spec and "\\" not in spec and spec.endswith(".pt") \
+            and Path(weights.checkpoint_path(spec)).is_file():
+        path = Path(weights.checkpoint_path(spec))  # another shipped file, by name
+    elif _looks_like_path(spec):
+        raise TrackerBuildError(f"checkpoint {spec} not found (no such file)")
+    else:
+        from fgsgt_ros.tracker.peers import PEERS
+        raise TrackerBuildError(
+            f"unknown tracker {spec!r}: expected {DEFAULT_TRACKER!r}, one of {', '.join(PEERS)}, a "
+            f"preset ({', '.join(presets)}), PRESET:CHECKPOINT or an existing checkpoint file")
+
+    model, cfg, extra = _load(path, device, preset)
+    if expect_preset is not None and getattr(cfg, "name", None) != expect_preset:
+        raise TrackerBuildError(f"checkpoint {path} holds preset {cfg.name!r}, not "
+                                f"{expect_preset!r}")
+    name = spec if spec == DEFAULT_TRACKER else (preset or getattr(cfg, "name", path.stem))
+    return LoadedModel(model, cfg, extra, path, name)
 
 
 def build_tracker(spec: str = DEFAULT_TRACKER, *, tracker_cfg: Optional[TrackerConfig] = None,
@@ -58,7 +165,8 @@ def build_tracker(spec: str = DEFAULT_TRACKER, *, tracker_cfg: Optional[TrackerC
       ``allow_untrained`` is set, an untrained (randomly initialised) network of that preset, which
       is only good for shape/speed checks.
     ``tracker_cfg``: hyperparameters; when None, a checkpoint's ``extra["tracker_config"]`` (a dict of
-    TrackerConfig fields) is used if present, else ``TrackerConfig()``.
+    TrackerConfig fields, e.g. the LOST thresholds of ``fgsgt calibrate --write``) over
+    ``TrackerConfig()`` is used.
     Raises TrackerBuildError (a ValueError) with a one-line reason.
     """
     from fgsgt_ros.tracker.peers import PEERS, OpenCVTracker
@@ -74,43 +182,8 @@ def build_tracker(spec: str = DEFAULT_TRACKER, *, tracker_cfg: Optional[TrackerC
 
     from fgsgt_ros.tracker.siamese import SiameseTracker
 
-    presets = _preset_names()
-    preset, path = None, None
-    if spec == DEFAULT_TRACKER:
-        from fgsgt_ros.weights import default_checkpoint
-        path = Path(default_checkpoint())
-        if not path.is_file():
-            raise TrackerBuildError(
-                f"the shipped checkpoint {path} is missing (a checkout without weights?); train one "
-                "with `fgsgt train` or name a checkpoint as PRESET:PATH")
-    elif ":" in spec and spec.split(":", 1)[0] in presets + [DEFAULT_TRACKER]:
-        preset, rest = spec.split(":", 1)
-        preset = None if preset == DEFAULT_TRACKER else preset
-        path = Path(rest).expanduser()
-    elif spec in presets:
-        from fgsgt_ros.weights import checkpoint_path
-        preset = spec
-        shipped = Path(checkpoint_path(spec))
-        if shipped.is_file():
-            path = shipped
-        elif allow_untrained:
-            from fgsgt_ros.model.config import get_preset
-            from fgsgt_ros.model.network import build_model
-            cfg = get_preset(spec)
-            return SiameseTracker(build_model(cfg), cfg, tracker_cfg, device=device,
-                                  name=f"{spec}(untrained)")
-        else:
-            raise TrackerBuildError(f"no shipped checkpoint for preset {spec!r} ({shipped}); "
-                                    f"use {spec}:PATH to a trained checkpoint")
-    elif Path(spec).expanduser().is_file():
-        path = Path(spec).expanduser()
-    else:
-        raise TrackerBuildError(
-            f"unknown tracker {spec!r}: expected {DEFAULT_TRACKER!r}, one of {', '.join(PEERS)}, a "
-            f"preset ({', '.join(presets)}), PRESET:CHECKPOINT or an existing checkpoint file")
-
-    model, cfg, extra = _load(path, device, preset)
-    if tracker_cfg is None and isinstance(extra.get("tracker_config"), dict):
-        tracker_cfg = TrackerConfig.from_dict(extra["tracker_config"])
-    name = spec if spec == DEFAULT_TRACKER else (preset or getattr(cfg, "name", path.stem))
-    return SiameseTracker(model, cfg, tracker_cfg, device=device, name=name)
+    loaded = load_model(spec, device=device, allow_untrained=allow_untrained)
+    if tracker_cfg is None:
+        tracker_cfg = loaded.tracker_config
+    return SiameseTracker(loaded.model, loaded.model_cfg, tracker_cfg, device=device,
+                          name=loaded.name)

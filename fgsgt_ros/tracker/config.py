@@ -13,12 +13,28 @@ Lost-target handling (our design; SiamRPN++ has only a "long-term" mode, see REF
   ``lost_window_influence`` (the target may be anywhere in the enlarged region), and the box is only
   moved when the score reaches ``recover_threshold`` (>= ``lost_threshold``: hysteresis); then the
   state goes back to TRACKING and the normal search size is restored.
+The two thresholds compare raw scores, whose level depends on the network (how high it scores
+empty background), so they are measured per model: ``fgsgt calibrate --write``
+(``fgsgt_ros.evaluation.calibration``) stores them in the checkpoint, and ``build_tracker`` and the
+ROS node use the checkpoint's values instead of the defaults below (which remain the defaults of
+models without calibration).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
-from typing import Dict, Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Dict, Mapping, Tuple
+
+
+#: Field metadata of the per-model settings that ``fgsgt calibrate --write`` measures and stores in
+#: a checkpoint's ``extra["tracker_config"]`` (``build_tracker`` and the ROS node then use the
+#: checkpoint's values as defaults; the defaults below are for models without calibration).
+_CALIBRATED = {"calibrated": True}
+
+
+def calibrated_fields() -> Tuple[str, ...]:
+    """Names of the TrackerConfig fields a checkpoint's calibration sets."""
+    return tuple(f.name for f in fields(TrackerConfig) if f.metadata.get("calibrated"))
 
 
 @dataclass(frozen=True)
@@ -36,11 +52,11 @@ class TrackerConfig:
     #: Smallest box side in pixels after the update (pysot: 10).
     min_size: float = 10.0
     #: Score below this counts as a "weak" frame.
-    lost_threshold: float = 0.3
+    lost_threshold: float = field(default=0.3, metadata=_CALIBRATED)
     #: Consecutive weak frames before the state becomes LOST.
     lost_frames: int = 5
     #: Score at or above which a LOST target is re-acquired (>= lost_threshold).
-    recover_threshold: float = 0.5
+    recover_threshold: float = field(default=0.5, metadata=_CALIBRATED)
     #: Factor applied to the search context s_x while LOST.
     reacquire_scale: float = 2.0
     #: Cosine-window weight while LOST (pysot long-term mode uses 0.001).

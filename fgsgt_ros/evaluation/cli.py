@@ -1,8 +1,12 @@
-"""``fgsgt eval DATASET --trackers fgsgt,csrt,kcf,mosse --out DIR`` (one-pass or supervised VOT)."""
+"""``fgsgt eval DATASET --trackers fgsgt,csrt,kcf,mosse --out DIR`` (one-pass or supervised VOT) and
+``fgsgt calibrate [CHECKPOINT] [--write]`` (per-model LOST/TRACKING thresholds, see
+``fgsgt_ros.evaluation.calibration``)."""
 
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
 from pathlib import Path
 
 from fgsgt_ros.cli import UserError
@@ -36,6 +40,7 @@ def register(subparsers) -> None:
     p.add_argument("--no-resume", action="store_true", help="re-run sequences that have results")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.set_defaults(func=run)
+    _register_calibrate(subparsers)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,4 +83,107 @@ def run(args: argparse.Namespace) -> int:
             print(f"\nresults: {args.out / 'vot'}  summary: {args.out / 'vot_summary.json'}")
     except (ValueError, OSError) as exc:
         raise UserError(str(exc)) from exc
+    return 0
+
+
+def _register_calibrate(subparsers) -> None:
+    from fgsgt_ros.evaluation.calibration import CalibrationConfig
+
+    d = CalibrationConfig()
+    p = subparsers.add_parser(
+        "calibrate", help="measure a model's LOST/TRACKING score thresholds (and store them)",
+        description="Run the model's tracker over held-out sequences with absent stretches, label "
+                    "each frame on target / off target, choose tracker.lost_threshold (best "
+                    "balanced accuracy) and tracker.recover_threshold (mostly on target above it), "
+                    "print them with the score distributions, and with --write store them in the "
+                    "checkpoint (build_tracker and the ROS node then use them as defaults). "
+                    "Data: generated sequences (default) or --dataset; never the real dev clip.")
+    p.add_argument("checkpoint", nargs="?", default="fgsgt",
+                   help="'fgsgt' (shipped model, default), a checkpoint path or PRESET:PATH")
+    p.add_argument("--dataset", type=Path, default=None,
+                   help="labelled dataset folder with absent frames instead of generated data")
+    p.add_argument("--preset", default=d.synth_preset, help="synth preset of the generated data "
+                   f"(default: {d.synth_preset})")
+    p.add_argument("--sequences", type=int, default=d.sequences,
+                   help=f"generated sequences (default: {d.sequences})")
+    p.add_argument("--frames", type=int, default=d.frames,
+                   help=f"frames per generated sequence (default: {d.frames})")
+    p.add_argument("--seed", type=int, default=d.seed,
+                   help=f"seed of the generated data, not one used for training (default: {d.seed})")
+    p.add_argument("--leave-prob", type=float, default=d.leave_prob,
+                   help=f"share of generated targets that leave and return (default: {d.leave_prob})")
+    p.add_argument("--on-iou", type=float, default=d.on_iou,
+                   help=f"on target: present and IoU above this (default: {d.on_iou})")
+    p.add_argument("--off-iou", type=float, default=d.off_iou,
+                   help=f"off target: absent or IoU at most this (default: {d.off_iou})")
+    p.add_argument("--recover-precision", type=float, default=d.recover_precision,
+                   help="share of on-target frames wanted above recover_threshold "
+                        f"(default: {d.recover_precision})")
+    p.add_argument("--no-check", action="store_true",
+                   help="skip the second pass that checks the states with the chosen thresholds")
+    p.add_argument("--plot", type=Path, default=None, help="write the score histograms as PNG")
+    p.add_argument("--write", action="store_true",
+                   help="store the thresholds in the checkpoint's extra['tracker_config']")
+    p.add_argument("--device", default="cpu", help="torch device")
+    p.set_defaults(func=run_calibrate)
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    from fgsgt_ros.evaluation import calibration as C
+    from fgsgt_ros.tracker import TrackerBuildError, load_model
+    from fgsgt_ros.tracker.siamese import SiameseTracker
+
+    try:
+        cfg = C.CalibrationConfig(
+            synth_preset=args.preset, sequences=args.sequences, frames=args.frames, seed=args.seed,
+            leave_prob=args.leave_prob, on_iou=args.on_iou, off_iou=args.off_iou,
+            recover_precision=args.recover_precision)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    if args.checkpoint.strip().lower() in ("csrt", "kcf", "mosse"):
+        raise UserError("calibrate is for network checkpoints (OpenCV peers report scores 0/1)")
+    try:
+        loaded = load_model(args.checkpoint, device=args.device)
+    except TrackerBuildError as exc:
+        raise UserError(str(exc)) from exc
+    base = loaded.tracker_config
+
+    def make_tracker(tracker_cfg):
+        return SiameseTracker(loaded.model, loaded.model_cfg, tracker_cfg, device=args.device)
+
+    try:
+        if args.dataset is not None:
+            if "tir_real_dev" in str(args.dataset.resolve()):
+                raise UserError("the real dev clip is for evaluation only: calibrate on other data")
+            from fgsgt_ros.data.datasets import DatasetError, read_dataset
+            try:
+                sequences = read_dataset(args.dataset)
+            except DatasetError as exc:
+                raise UserError(str(exc)) from exc
+            source = f"dataset {args.dataset}"
+        else:
+            from fgsgt_ros.data.synth import get_preset
+            get_preset(cfg.synth_preset)  # clear error for an unknown preset before any work
+            sequences = C.synthetic_sequences(cfg, progress=True)
+            source = (f"generated: preset {cfg.synth_preset}, p_leave {cfg.leave_prob:g}, "
+                      f"{cfg.sequences} x {cfg.frames} frames, seed {cfg.seed}")
+        result = C.calibrate(make_tracker, sequences, cfg, base=base, check=not args.no_check,
+                             progress=True)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    print(f"model: {loaded.path}  data: {source}")
+    print(C.format_report(result, cfg))
+    if args.plot is not None:
+        print(f"histogram: {C.write_histogram(result, cfg, args.plot, title=loaded.name)}")
+    if args.write:
+        command = "fgsgt " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
+            if sys.argv and sys.argv[0].endswith(("fgsgt", "__main__.py")) else ""
+        try:
+            C.write_to_checkpoint(loaded.path, result, cfg, source=source, command=command)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise UserError(f"cannot write {loaded.path}: {exc}") from exc
+        print(f"wrote tracker_config lost_threshold={result.lost_threshold:.3f} "
+              f"recover_threshold={result.recover_threshold:.3f} into {loaded.path}")
+    else:
+        print("(not written: add --write to store these in the checkpoint)")
     return 0

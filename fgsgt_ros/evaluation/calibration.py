@@ -1,0 +1,483 @@
+"""LOST/TRACKING calibration: per-model score thresholds measured on held-out sequences.
+
+Why: ``TrackerConfig.lost_threshold``/``recover_threshold`` compare the *raw* foreground score of
+the chosen anchor, and how high a network scores empty background depends on the network and its
+training (the shipped tiny model scores background at 0.36-0.5, above the 0.3 default, so it never
+reported LOST). The thresholds therefore belong to the model: this module measures them and
+``fgsgt calibrate --write`` stores them in the checkpoint's ``extra["tracker_config"]``, which
+``build_tracker`` and the ROS node use as defaults (explicit settings still override them).
+
+Procedure (``calibrate``):
+1. Sequences with absent stretches: by default generated ones (``fgsgt_ros.data.synth``, preset
+   ``hard`` with every target leaving the view and coming back, seed 7007, which no training run
+   uses); or any labelled dataset. Never the real dev clip (it is for evaluation only).
+2. Scoring pass: the tracker runs over each sequence from its first labelled frame with LOST
+   detection off (``lost_threshold`` 0), so every frame is scored in TRACKING mode. Each frame is
+   labelled *on target* (target present and IoU(box, gt) > ``on_iou``), *off target* (target
+   absent, or IoU <= ``off_iou``: tracking background or a distractor), or neither (ignored).
+3. ``lost_threshold``: the score maximising balanced accuracy (mean of the on-target rate above
+   and the off-target rate below it; not swayed by how many frames of each kind there are).
+   ``recover_threshold``: the lowest score >= ``lost_threshold`` above which at least
+   ``recover_precision`` of the frames are on target (at least ``min_support`` frames), so a LOST
+   tracker re-acquires mostly real targets. If no score reaches that precision, the most precise
+   one is taken and ``recover_target_met`` is False.
+4. Check pass (optional): the tracker runs again with the chosen thresholds and reports how often
+   it says LOST while the target is absent and TRACKING while it is visible.
+
+Python API::
+
+    from fgsgt_ros.evaluation.calibration import CalibrationConfig, calibrate, synthetic_sequences
+    result = calibrate(lambda cfg: build_tracker("fgsgt", tracker_cfg=cfg),
+                       synthetic_sequences(CalibrationConfig()), CalibrationConfig())
+    result.lost_threshold, result.recover_threshold
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional, Sequence as Seq, Tuple
+
+import numpy as np
+
+from fgsgt_ros.boxes import iou_xywh
+from fgsgt_ros.evaluation.metrics import valid_mask
+from fgsgt_ros.tracker.config import TrackerConfig
+from fgsgt_ros.tracker.thermal import ThermalConfig, ThermalPreprocessor
+
+#: A shipped checkpoint must stay small (package data).
+MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CalibrationConfig:
+    """What to calibrate on and how the thresholds are chosen (defaults = the CLI defaults)."""
+
+    #: generated data: synth preset, number of sequences, frames each, seed (held out: 7007 is
+    #: used by no training run)
+    synth_preset: str = "hard"
+    sequences: int = 12
+    frames: int = 120
+    seed: int = 7007
+    #: probability that a generated target leaves the view and comes back (1: every sequence has
+    #: an absent stretch, which is what LOST is for)
+    leave_prob: float = 1.0
+    #: a frame is on target when the target is present and IoU(box, gt) > on_iou ...
+    on_iou: float = 0.3
+    #: ... and off target when the target is absent or IoU <= off_iou (in between: ignored)
+    off_iou: float = 0.05
+    #: recover_threshold: lowest score above which at least this fraction of frames is on target
+    recover_precision: float = 0.95
+    #: ... counted over at least this many frames at or above it
+    min_support: int = 20
+
+    def __post_init__(self) -> None:
+        if self.sequences < 1 or self.frames < 2:
+            raise ValueError("need at least 1 sequence of at least 2 frames")
+        if not 0.0 <= self.leave_prob <= 1.0:
+            raise ValueError(f"leave_prob must be in [0, 1], got {self.leave_prob}")
+        if not 0.0 <= self.off_iou < self.on_iou < 1.0:
+            raise ValueError(f"need 0 <= off_iou < on_iou < 1, got {self.off_iou}, {self.on_iou}")
+        if not 0.5 <= self.recover_precision <= 1.0:
+            raise ValueError(f"recover_precision must be in [0.5, 1], got {self.recover_precision}")
+        if self.min_support < 1:
+            raise ValueError(f"min_support must be >= 1, got {self.min_support}")
+
+
+@dataclass
+class Scores:
+    """Per-frame scores of a scoring pass (frames after each sequence's init frame)."""
+
+    score: np.ndarray     # (N,) raw foreground score of the chosen anchor
+    iou: np.ndarray       # (N,) IoU with the ground truth (0 when absent)
+    present: np.ndarray   # (N,) bool, target present in the ground truth
+    sequence: np.ndarray  # (N,) int, index of the sequence
+
+    def labels(self, cfg: CalibrationConfig) -> Tuple[np.ndarray, np.ndarray]:
+        """(on target, off target) boolean masks."""
+        on = self.present & (self.iou > cfg.on_iou)
+        off = ~self.present | (self.iou <= cfg.off_iou)
+        return on, off
+
+
+@dataclass
+class CalibrationResult:
+    lost_threshold: float
+    recover_threshold: float
+    balanced_accuracy: float        # at lost_threshold
+    on_rate_above_lost: float       # on-target frames scoring >= lost_threshold
+    off_rate_below_lost: float      # off-target frames scoring < lost_threshold
+    recover_precision: float        # on-target share of frames scoring >= recover_threshold
+    recover_target_met: bool
+    on_rate_above_recover: float    # on-target frames scoring >= recover_threshold
+    off_rate_above_recover: float   # off-target frames scoring >= recover_threshold
+    n_on: int
+    n_off: int
+    n_ignored: int
+    on_quantiles: Dict[str, float]  # score percentiles p5, p25, p50, p75, p95
+    off_quantiles: Dict[str, float]
+    absent_quantiles: Dict[str, float]  # the off-target frames where the target is absent
+    scores: Optional[Scores] = field(default=None, repr=False)
+    check: Dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> Dict[str, object]:
+        """Plain-type record (what ``--write`` stores as ``extra["lost_calibration"]``)."""
+        out = {k: v for k, v in dataclasses.asdict(self).items() if k not in ("scores",)}
+        return _plain(out)
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return round(float(value), 4)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# data
+
+@dataclass
+class LabelledSequence:
+    """In-memory or on-disk sequence: ``frame(i)`` and (N, 4) xywh ground truth (NaN = absent)."""
+
+    name: str
+    groundtruth: np.ndarray
+    _frames: Optional[List[np.ndarray]] = field(default=None, repr=False)
+    _reader: Optional[object] = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.groundtruth)
+
+    def frame(self, i: int) -> np.ndarray:
+        return self._frames[i] if self._frames is not None else self._reader.frame(i)
+
+
+def as_labelled(seq) -> LabelledSequence:
+    """A ``fgsgt_ros.data.sequence.Sequence`` or a generated ``SyntheticSequence``."""
+    if isinstance(seq, LabelledSequence):
+        return seq
+    if hasattr(seq, "frames") and hasattr(seq, "boxes"):
+        return LabelledSequence(getattr(seq, "name", "synthetic"), np.asarray(seq.boxes), seq.frames)
+    return LabelledSequence(seq.name, np.asarray(seq.groundtruth), None, seq)
+
+
+def synthetic_sequences(cfg: CalibrationConfig, progress: bool = False) -> List[LabelledSequence]:
+    """The generated calibration set (deterministic for the config)."""
+    from fgsgt_ros.data.synth import generate_sequence, get_preset
+
+    synth = dataclasses.replace(get_preset(cfg.synth_preset), p_leave=cfg.leave_prob)
+    out = []
+    indices = range(cfg.sequences)
+    if progress:
+        from tqdm import tqdm
+        indices = tqdm(indices, desc=f"generate {cfg.synth_preset}", unit="seq")
+    for i in indices:
+        s = generate_sequence(synth, cfg.frames, cfg.seed, i)
+        out.append(LabelledSequence(f"synth_{cfg.seed}_{i:04d}", np.asarray(s.boxes), s.frames))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# passes
+
+TrackerFactory = Callable[[TrackerConfig], object]
+
+
+def scoring_config(base: TrackerConfig) -> TrackerConfig:
+    """``base`` with LOST detection off: every frame is scored in TRACKING mode."""
+    return dataclasses.replace(base, lost_threshold=0.0)
+
+
+def _run(tracker, seq: LabelledSequence, thermal_cfg: Optional[ThermalConfig], bar=None):
+    """(scores, boxes, states, start) of one pass from the first labelled frame."""
+    agc = ThermalPreprocessor(thermal_cfg)
+    gt = seq.groundtruth
+    valid = valid_mask(gt)
+    if not valid.any():
+        raise ValueError(f"sequence {seq.name!r} has no labelled frame to initialise on")
+    start = int(np.flatnonzero(valid)[0])
+    n = len(seq)
+    scores = np.full(n, np.nan)
+    boxes = np.full((n, 4), np.nan)
+    states: List[str] = [""] * n
+    for i in range(start):
+        agc(seq.frame(i))  # AGC history as a live camera would have it
+    for i in range(start, n):
+        image = agc(seq.frame(i))
+        if i == start:
+            tracker.init(image, gt[i])
+        else:
+            r = tracker.update(image)
+            scores[i] = float(r.score)
+            boxes[i] = np.asarray(r.box, dtype=np.float64)
+            states[i] = getattr(r.state, "name", str(r.state))
+        if bar is not None:
+            bar.update(1)
+    return scores, boxes, states, start
+
+
+def _bar(total: int, desc: str, progress: bool):
+    if not progress:
+        return None
+    from tqdm import tqdm
+    return tqdm(total=total, desc=desc, unit="frame", dynamic_ncols=True)
+
+
+def collect_scores(tracker, sequences: Iterable, thermal_cfg: Optional[ThermalConfig] = None,
+                   progress: bool = False) -> Scores:
+    """Scoring pass of ``tracker`` (build it with ``scoring_config``) over labelled sequences."""
+    seqs = [as_labelled(s) for s in sequences]
+    if not seqs:
+        raise ValueError("no sequences to calibrate on")
+    bar = _bar(sum(len(s) for s in seqs), "scoring", progress)
+    parts = []
+    try:
+        for k, seq in enumerate(seqs):
+            scores, boxes, _, start = _run(tracker, seq, thermal_cfg, bar)
+            gt = seq.groundtruth[start + 1:]
+            present = valid_mask(gt)
+            iou = np.zeros(len(gt))
+            if present.any():
+                iou[present] = iou_xywh(boxes[start + 1:][present], gt[present])
+            parts.append((scores[start + 1:], np.nan_to_num(iou), present,
+                          np.full(len(gt), k)))
+    finally:
+        if bar is not None:
+            bar.close()
+    return Scores(*(np.concatenate([p[j] for p in parts]) for j in range(4)))
+
+
+def choose_thresholds(scores: Scores, cfg: CalibrationConfig) -> CalibrationResult:
+    """Thresholds from labelled scores (see the module docstring); ValueError without both kinds."""
+    on, off = scores.labels(cfg)
+    s_on, s_off = np.sort(scores.score[on]), np.sort(scores.score[off])
+    if len(s_on) == 0 or len(s_off) == 0:
+        raise ValueError(f"calibration needs on-target and off-target frames, got {len(s_on)} and "
+                         f"{len(s_off)}: use sequences where the target is absent for a while")
+    values = np.unique(np.concatenate([s_on, s_off]))
+    # candidate thresholds: midway between neighbouring observed scores (plus both ends)
+    cand = np.concatenate([[values[0] - 1e-6], (values[1:] + values[:-1]) / 2, [values[-1] + 1e-6]])
+    cand = np.clip(cand, 0.0, 1.0)
+
+    def above(sorted_scores, t):  # count of scores >= t
+        return len(sorted_scores) - np.searchsorted(sorted_scores, t, side="left")
+
+    tpr = above(s_on, cand) / len(s_on)
+    tnr = 1.0 - above(s_off, cand) / len(s_off)
+    ba = (tpr + tnr) / 2.0
+    best = np.flatnonzero(ba >= ba.max() - 1e-12)
+    lost = float(cand[best[len(best) // 2]])  # middle of a tied plateau
+
+    n_on_above, n_off_above = above(s_on, cand), above(s_off, cand)
+    support = n_on_above + n_off_above
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(support > 0, n_on_above / np.maximum(support, 1), 0.0)
+    usable = (cand >= lost) & (support >= min(cfg.min_support, len(s_on)))
+    met = usable & (precision >= cfg.recover_precision)
+    if met.any():
+        idx = int(np.flatnonzero(met)[0])
+    elif usable.any():
+        idx = int(np.flatnonzero(usable)[np.argmax(precision[usable])])
+    else:
+        idx = int(np.flatnonzero(cand >= lost)[0])
+    recover = max(float(cand[idx]), lost)
+    # 3 decimals (what a parameter file shows); recover rounds up so it keeps its precision
+    lost_r = round(lost, 3)
+    recover_r = min(max(math.ceil(recover * 1000 - 1e-9) / 1000, lost_r), 1.0)
+    n_rec = above(s_on, recover_r) + above(s_off, recover_r)
+    rec_precision = above(s_on, recover_r) / n_rec if n_rec else 0.0
+
+    def q(x):
+        return {f"p{p}": float(np.percentile(x, p)) for p in (5, 25, 50, 75, 95)}
+
+    return CalibrationResult(
+        lost_threshold=lost_r, recover_threshold=recover_r,
+        balanced_accuracy=float(ba.max()),
+        on_rate_above_lost=float(above(s_on, lost_r) / len(s_on)),
+        off_rate_below_lost=float(1.0 - above(s_off, lost_r) / len(s_off)),
+        recover_precision=float(rec_precision), recover_target_met=bool(met.any()),
+        on_rate_above_recover=float(above(s_on, recover_r) / len(s_on)),
+        off_rate_above_recover=float(above(s_off, recover_r) / len(s_off)),
+        n_on=int(on.sum()), n_off=int(off.sum()), n_ignored=int((~on & ~off).sum()),
+        on_quantiles=q(s_on), off_quantiles=q(s_off),
+        absent_quantiles=q(scores.score[~scores.present]) if (~scores.present).any() else {},
+        scores=scores)
+
+
+def check_states(tracker, sequences: Iterable, lost_frames: int,
+                 thermal_cfg: Optional[ThermalConfig] = None, progress: bool = False
+                 ) -> Dict[str, float]:
+    """Run ``tracker`` (with the chosen thresholds) and count state/presence agreement.
+
+    ``lost_when_absent``: share of absent frames reported LOST, counting only frames at least
+    ``lost_frames`` into an absent stretch (LOST needs that many weak frames);
+    ``tracking_when_present``: share of present frames reported TRACKING;
+    ``returns_recovered``: share of absent stretches after which the tracker is TRACKING again
+    before the sequence ends.
+    """
+    seqs = [as_labelled(s) for s in sequences]
+    bar = _bar(sum(len(s) for s in seqs), "check", progress)
+    lost_abs = n_abs = track_pres = n_pres = 0
+    returns = recovered = 0
+    try:
+        for seq in seqs:
+            _, _, states, start = _run(tracker, seq, thermal_cfg, bar)
+            present = valid_mask(seq.groundtruth)
+            run = 0
+            i = start + 1
+            while i < len(seq):
+                if present[i]:
+                    run = 0
+                    n_pres += 1
+                    track_pres += states[i] == "TRACKING"
+                    i += 1
+                    continue
+                run += 1
+                if run > lost_frames:
+                    n_abs += 1
+                    lost_abs += states[i] == "LOST"
+                j = i + 1
+                if j < len(seq) and present[j] and run >= lost_frames:  # a return after absence
+                    returns += 1
+                    recovered += any(s == "TRACKING" for s in states[j:])
+                i += 1
+    finally:
+        if bar is not None:
+            bar.close()
+    return {"lost_when_absent": lost_abs / n_abs if n_abs else float("nan"),
+            "absent_frames": n_abs,
+            "tracking_when_present": track_pres / n_pres if n_pres else float("nan"),
+            "present_frames": n_pres,
+            "returns_recovered": recovered / returns if returns else float("nan"),
+            "returns": returns}
+
+
+def calibrate(make_tracker: TrackerFactory, sequences: Seq, cfg: CalibrationConfig,
+              base: Optional[TrackerConfig] = None, thermal_cfg: Optional[ThermalConfig] = None,
+              check: bool = True, progress: bool = False) -> CalibrationResult:
+    """Scoring pass, threshold choice, optional check pass. ``make_tracker(tracker_cfg)`` builds a
+    fresh tracker (same network) with the given settings; ``base``: the other settings."""
+    base = base or TrackerConfig()
+    sequences = [as_labelled(s) for s in sequences]
+    scores = collect_scores(make_tracker(scoring_config(base)), sequences, thermal_cfg, progress)
+    result = choose_thresholds(scores, cfg)
+    if check:
+        tuned = calibrated_config(base, result)
+        result.check = check_states(make_tracker(tuned), sequences, tuned.lost_frames,
+                                    thermal_cfg, progress)
+    return result
+
+
+def calibrated_config(base: TrackerConfig, result: CalibrationResult) -> TrackerConfig:
+    return dataclasses.replace(base, lost_threshold=result.lost_threshold,
+                               recover_threshold=result.recover_threshold)
+
+
+# --------------------------------------------------------------------------------------------
+# output
+
+def format_report(result: CalibrationResult, cfg: CalibrationConfig) -> str:
+    def qs(d):
+        return " ".join(f"{k}={v:.3f}" for k, v in d.items())
+
+    lines = [
+        f"frames: {result.n_on} on target (IoU > {cfg.on_iou:g}), {result.n_off} off target "
+        f"(absent or IoU <= {cfg.off_iou:g}), {result.n_ignored} in between (ignored)",
+        f"on-target scores:  {qs(result.on_quantiles)}",
+        f"off-target scores: {qs(result.off_quantiles)}",
+        f"  of which absent: {qs(result.absent_quantiles)} "
+        f"({int((~result.scores.present).sum()) if result.scores is not None else '?'} frames)",
+        f"lost_threshold    = {result.lost_threshold:.3f}  (balanced accuracy "
+        f"{result.balanced_accuracy:.3f}: {100 * result.on_rate_above_lost:.1f} % of on-target "
+        f"frames at or above, {100 * result.off_rate_below_lost:.1f} % of off-target below)",
+        f"recover_threshold = {result.recover_threshold:.3f}  ({100 * result.recover_precision:.1f}"
+        f" % of frames at or above are on target, target {100 * cfg.recover_precision:.0f} %"
+        f"{'' if result.recover_target_met else ' NOT reached'}; "
+        f"{100 * result.on_rate_above_recover:.1f} % of on-target and "
+        f"{100 * result.off_rate_above_recover:.1f} % of off-target frames at or above)",
+    ]
+    c = result.check
+    if c:
+        lines.append(
+            f"check with these thresholds: LOST in {100 * c['lost_when_absent']:.1f} % of absent "
+            f"frames ({c['absent_frames']} frames past the first lost_frames of a gap), TRACKING "
+            f"in {100 * c['tracking_when_present']:.1f} % of present frames "
+            f"({c['present_frames']}), TRACKING again after {100 * c['returns_recovered']:.0f} % "
+            f"of {c['returns']} returns")
+    return "\n".join(lines)
+
+
+def write_histogram(result: CalibrationResult, cfg: CalibrationConfig, path: Path,
+                    title: str = "") -> Path:
+    """PNG: score histograms of on-target and off-target frames with both thresholds."""
+    import matplotlib
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    on, off = result.scores.labels(cfg)
+    bins = np.linspace(0.0, 1.0, 51)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.hist(result.scores.score[on], bins=bins, alpha=0.6, density=True, color="tab:green",
+            label=f"on target (IoU > {cfg.on_iou:g}), n={int(on.sum())}")
+    ax.hist(result.scores.score[off], bins=bins, alpha=0.6, density=True, color="tab:red",
+            label=f"off target (absent or IoU <= {cfg.off_iou:g}), n={int(off.sum())}")
+    ax.axvline(result.lost_threshold, color="k", ls="--",
+               label=f"lost_threshold {result.lost_threshold:.3f}")
+    ax.axvline(result.recover_threshold, color="k", ls=":",
+               label=f"recover_threshold {result.recover_threshold:.3f}")
+    ax.set_xlabel("raw foreground score of the chosen anchor")
+    ax.set_ylabel("density")
+    ax.set_title(title or "LOST calibration")
+    ax.legend(fontsize=8, loc="upper center")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_to_checkpoint(path, result: CalibrationResult, cfg: CalibrationConfig,
+                        source: str = "", command: str = "") -> Dict[str, object]:
+    """Store the thresholds in the checkpoint's ``extra["tracker_config"]`` (other entries kept)
+    and the measurement in ``extra["lost_calibration"]``; the file is rewritten atomically and
+    checked by loading it again. Returns the new ``extra``."""
+    import torch
+
+    from fgsgt_ros.model.checkpoint import load_checkpoint, save_checkpoint
+    from fgsgt_ros.tracker import checkpoint_tracker_config
+
+    path = Path(path)
+    model, model_cfg, extra = load_checkpoint(path)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    tracker_config = dict(extra.get("tracker_config") or {})
+    tracker_config.update(lost_threshold=result.lost_threshold,
+                          recover_threshold=result.recover_threshold)
+    TrackerConfig.from_dict(tracker_config)  # valid before anything is written
+    extra = dict(extra)
+    extra["tracker_config"] = tracker_config
+    extra["lost_calibration"] = {
+        **result.summary(), "config": _plain(dataclasses.asdict(cfg)), "data": source,
+        "command": command, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds")}
+    save_checkpoint(path, model, model_cfg, extra)
+    size = os.path.getsize(path)
+    model2, _, extra2 = load_checkpoint(path)
+    same = all(torch.equal(before[k], v) for k, v in model2.state_dict().items())
+    if not same or checkpoint_tracker_config(extra2) != TrackerConfig.from_dict(tracker_config):
+        raise RuntimeError(f"{path} did not round-trip after writing the calibration")
+    if size > MAX_CHECKPOINT_BYTES:
+        raise RuntimeError(f"{path} is {size / 2**20:.1f} MB, above the "
+                           f"{MAX_CHECKPOINT_BYTES / 2**20:.0f} MB limit for a checkpoint")
+    return extra2

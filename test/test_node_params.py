@@ -163,3 +163,50 @@ def test_absent_cuda_device_falls_back_to_cpu_with_a_warning(ros_env, tmp_path):
         assert "on cpu (fp32)" in log
     finally:
         assert proc.stop() == 0
+
+
+def test_checkpoint_calibrated_thresholds_are_the_defaults_and_parameters_override_them(
+        ros_env, tmp_path):
+    """A checkpoint's calibrated LOST thresholds (fgsgt calibrate --write) are what the node uses
+    unless a parameter says otherwise; the parameters (ros2 param get) show the values in use."""
+    pytest.importorskip("rclpy", reason="rclpy (ROS 2 wheels) not installed: run make setup")
+    from fgsgt_ros.model.checkpoint import save_checkpoint
+    from fgsgt_ros.model.config import get_preset
+    from fgsgt_ros.model.network import build_model
+    from fgsgt_ros.ros.client import TrackerClient, start_node
+    from fgsgt_ros.tracker.config import TrackerConfig
+
+    default = TrackerConfig()
+    calibrated = {"lost_threshold": round(default.lost_threshold + 0.231, 3),
+                  "recover_threshold": round(default.recover_threshold + 0.277, 3)}
+    cfg = get_preset("fgsgt_tiny")
+    path = tmp_path / "calibrated.pt"
+    save_checkpoint(path, build_model(cfg), cfg, extra={"tracker_config": calibrated})
+    explicit = round(calibrated["lost_threshold"] - 0.1, 3)
+    runs = {"plain": ({"checkpoint": str(path)}, calibrated["lost_threshold"]),
+            "override": ({"checkpoint": str(path), "tracker.lost_threshold": explicit}, explicit)}
+    procs = {ns: start_node(params, ros_env, namespace="/" + ns, log_path=tmp_path / f"{ns}.log")
+             for ns, (params, _) in runs.items()}
+    client = None
+    try:
+        client = TrackerClient(domain_id=int(ros_env["ROS_DOMAIN_ID"]), record=(),
+                               diagnostics=False)
+        for ns, (_, lost) in runs.items():
+            proc = procs[ns]
+            end = time.monotonic() + 60
+            while "tracking with" not in proc.log() and proc.alive() and time.monotonic() < end:
+                time.sleep(0.2)
+            assert proc.alive() and "tracking with" in proc.log(), proc.log()
+            values = client.get_parameters(
+                ["tracker.lost_threshold", "tracker.recover_threshold", "tracker.lost_frames"],
+                node_name=f"/{ns}/fgsgt_tracker", timeout=30)
+            assert values["tracker.lost_threshold"] == lost
+            assert values["tracker.recover_threshold"] == calibrated["recover_threshold"]
+            assert values["tracker.lost_frames"] == default.lost_frames  # not in the checkpoint
+            assert (f"LOST below {lost:g}, recovered at {calibrated['recover_threshold']:g} "
+                    "(defaults") in proc.log() and "from the checkpoint" in proc.log()
+    finally:
+        if client is not None:
+            client.close()
+        for proc in procs.values():
+            assert proc.stop() == 0

@@ -253,6 +253,21 @@ class TrackerClient:
             Parameter(k, value=v).to_parameter_msg() for k, v in values.items()])
         return list(self._call(self._param_client, req, timeout).results)
 
+    def get_parameters(self, names: Sequence[str], node_name: str = "fgsgt_tracker",
+                       timeout: float = 10.0) -> Dict[str, object]:
+        """Current values of node parameters (what ``ros2 param get`` shows), by name."""
+        from rcl_interfaces.srv import GetParameters
+        from rclpy.parameter import parameter_value_to_python
+
+        clients = self.__dict__.setdefault("_get_param_clients", {})
+        if node_name not in clients:
+            clients[node_name] = self.node.create_client(GetParameters,
+                                                         f"{node_name}/get_parameters")
+        if not clients[node_name].wait_for_service(timeout_sec=timeout):
+            raise TimeoutError(f"{node_name}/get_parameters not available")
+        reply = self._call(clients[node_name], GetParameters.Request(names=list(names)), timeout)
+        return {n: parameter_value_to_python(v) for n, v in zip(names, reply.values)}
+
     def send_init_box(self, box_xywh, header=None) -> None:
         from vision_msgs.msg import Detection2D
 

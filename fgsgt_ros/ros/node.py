@@ -123,21 +123,27 @@ class _Stats:
 class TrackerNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__(NODE_NAME, **kwargs)
-        self._specs = {s.name: s for s in P.all_specs()}
-        values = self._declare_parameters()
+        # Node parameters first: they name the model. Its checkpoint may carry calibrated tracker
+        # settings (fgsgt calibrate --write), which become the defaults of the tracker.*
+        # parameters; values from a params file / -p still override them.
+        self._specs = {s.name: s for s in P.all_specs() if s.group == "node"}
+        values = self._declare_parameters("node")
         self.cfg = P.build_dataclass(P.NodeConfig, values["node"])
+        self.engine = TrackerEngine(
+            checkpoint=self.cfg.checkpoint, model_preset=self.cfg.model_preset,
+            device=self.cfg.device, precision=self.cfg.precision, tracker_cfg=None,
+            thermal_cfg=None, num_threads=self.cfg.num_threads,
+            warn=lambda s: self.get_logger().warning(s))
+        self._specs = {s.name: s for s in P.all_specs(self.engine.tracker_defaults)}
+        values = self._declare_parameters("tracker", "thermal")
         try:
             tracker_cfg = P.build_dataclass(P.tracker_config_class(), values["tracker"])
             thermal_cfg = P.build_dataclass(P.thermal_config_class(), values["thermal"])
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"invalid tracker/thermal parameters: {exc}") from None
+        self.engine.configure(tracker_cfg, thermal_cfg)
         self._throttle: dict = {}
         self._last_seq: dict = {}
-        self.engine = TrackerEngine(
-            checkpoint=self.cfg.checkpoint, model_preset=self.cfg.model_preset,
-            device=self.cfg.device, precision=self.cfg.precision, tracker_cfg=tracker_cfg,
-            thermal_cfg=thermal_cfg, num_threads=self.cfg.num_threads,
-            warn=lambda s: self.get_logger().warning(s))
         self.stats = _Stats()
         self.ring = FrameRingBuffer(self.cfg.frame_buffer_size)
         self.mailbox = LatestFrameMailbox()
@@ -179,15 +185,22 @@ class TrackerNode(Node):
         self._stop = threading.Event()
         self._worker = threading.Thread(target=self._work, name="fgsgt_worker", daemon=True)
         self._worker.start()
+        cal = self.engine.tracker_defaults
         self.get_logger().info(
             f"tracking with {self.engine.model_name or 'model'} on {self.engine.device} "
             f"({self.engine.precision}); input '{self._input_topic()}' "
-            f"({self.cfg.input_transport}, {self.cfg.qos_reliability}, depth {self.cfg.qos_depth})")
+            f"({self.cfg.input_transport}, {self.cfg.qos_reliability}, depth {self.cfg.qos_depth}); "
+            f"LOST below {tracker_cfg.lost_threshold:g}, recovered at "
+            f"{tracker_cfg.recover_threshold:g} (defaults {cal.lost_threshold:g}/"
+            f"{cal.recover_threshold:g} from "
+            f"{'the checkpoint' if self.engine.calibrated else 'TrackerConfig'})")
 
     # --- parameters ------------------------------------------------------------------------
-    def _declare_parameters(self) -> dict:
+    def _declare_parameters(self, *groups: str) -> dict:
         values = {"node": {}, "tracker": {}, "thermal": {}}
         for spec in self._specs.values():
+            if spec.group not in groups:
+                continue
             try:
                 value = self.declare_parameter(spec.name, spec.default, _descriptor(spec)).value
             except Exception as exc:  # wrong type / outside range in the params file

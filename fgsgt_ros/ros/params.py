@@ -85,6 +85,7 @@ class ParamSpec:
     read_only: bool = True
     group: str = "node"     # node | tracker | thermal
     field_name: str = ""
+    calibrated: bool = False  # a checkpoint's calibrated value replaces the default
 
 
 # Ranges for tracker/thermal fields we know the meaning of. These are constraints, not defaults:
@@ -162,9 +163,17 @@ def _ros_value(value: Any) -> Optional[Any]:
     return None
 
 
-def dataclass_specs(cls, group: str) -> List[ParamSpec]:
-    """ParamSpecs for each ROS-representable field of dataclass ``cls`` (defaults from it)."""
-    instance = cls()
+#: Note added to the description of tracker fields a checkpoint may calibrate (``fgsgt calibrate
+#: --write`` stores them in its ``extra["tracker_config"]``): the table shows TrackerConfig's value.
+CALIBRATED_NOTE = ("Default: the checkpoint's calibrated value when it carries one (`fgsgt calibrate "
+                   "--write`), else the value shown; an explicit parameter overrides both.")
+
+
+def dataclass_specs(cls, group: str, instance=None) -> List[ParamSpec]:
+    """ParamSpecs for each ROS-representable field of dataclass ``cls``; defaults from ``instance``
+    (e.g. a checkpoint's calibrated TrackerConfig), else from ``cls()``."""
+    instance = cls() if instance is None else instance
+    calibrated = {f.name for f in dataclasses.fields(cls) if (f.metadata or {}).get("calibrated")}
     docs = _comment_descriptions(cls)
     specs = []
     for f in dataclasses.fields(cls):
@@ -176,6 +185,8 @@ def dataclass_specs(cls, group: str) -> List[ParamSpec]:
         meta = dict(f.metadata or {})
         description = (meta.get("description") or meta.get("help") or meta.get("doc")
                        or docs.get(f.name) or f"{cls.__name__}.{f.name}")
+        if f.name in calibrated:
+            description = f"{description} {CALIBRATED_NOTE}"
         rng = tuple(meta.get("range") or ())
         if not rng and f.name in _KNOWN_RANGES and isinstance(value, (int, float)) \
                 and not isinstance(value, bool):
@@ -193,7 +204,8 @@ def dataclass_specs(cls, group: str) -> List[ParamSpec]:
         specs.append(ParamSpec(
             name=f"{group}.{f.name}" if group != "node" else f.name, default=value,
             description=str(description), choices=choices, range=rng,
-            read_only=bool(meta.get("read_only", True)), group=group, field_name=f.name))
+            read_only=bool(meta.get("read_only", True)), group=group, field_name=f.name,
+            calibrated=f.name in calibrated))
     return specs
 
 
@@ -207,9 +219,12 @@ def thermal_config_class():
     return ThermalConfig
 
 
-def all_specs() -> List[ParamSpec]:
-    """Every parameter the node declares, node ones first."""
-    return (dataclass_specs(NodeConfig, "node") + dataclass_specs(tracker_config_class(), "tracker")
+def all_specs(tracker_defaults=None) -> List[ParamSpec]:
+    """Every parameter the node declares, node ones first. ``tracker_defaults``: the TrackerConfig
+    whose values are the ``tracker.*`` defaults (the node passes the loaded checkpoint's calibrated
+    one); None = ``TrackerConfig()`` (the documented table)."""
+    return (dataclass_specs(NodeConfig, "node")
+            + dataclass_specs(tracker_config_class(), "tracker", tracker_defaults)
             + dataclass_specs(thermal_config_class(), "thermal"))
 
 
@@ -292,7 +307,8 @@ def yaml_template(specs: Optional[List[ParamSpec]] = None) -> str:
         if s.group != group:
             group = s.group
             out.append(f"    # --- {group} ---")
-        out.append(f"    # {s.name}: {_fmt(s.default)}")
+        note = "  # or the checkpoint's calibrated value" if s.calibrated else ""
+        out.append(f"    # {s.name}: {_fmt(s.default)}{note}")
     return "\n".join(out) + "\n"
 
 

@@ -74,9 +74,12 @@ def test_oracle_on_generated_leave_and_return_sequences_goes_lost_while_the_targ
     assert r.off_quantiles["p50"] < r.lost_threshold <= r.recover_threshold
     assert r.check["absent_frames"] > 0 and r.check["lost_when_absent"] >= 0.9
     # the default thresholds never say LOST with this matcher: that is what calibration fixes
-    default = C.check_states(SiameseTracker(net, ORACLE_CFG, TrackerConfig()), seqs,
+    default = C.check_states(SiameseTracker(net, ORACLE_CFG, TrackerConfig()), seqs, cfg,
                              TrackerConfig().lost_frames)
     assert default["lost_when_absent"] < r.check["lost_when_absent"]
+    # and the calibrated state tells the truth more often (TRACKING on target, LOST off it)
+    assert r.check["state_accuracy"] > default["state_accuracy"]
+    assert r.check["tracking_when_on"] >= 0.8
 
 
 def _checkpoint(tmp_path, extra):

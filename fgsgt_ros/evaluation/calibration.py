@@ -315,52 +315,66 @@ def choose_thresholds(scores: Scores, cfg: CalibrationConfig) -> CalibrationResu
         scores=scores)
 
 
-def check_states(tracker, sequences: Iterable, lost_frames: int,
+def check_states(tracker, sequences: Iterable, cfg: CalibrationConfig, lost_frames: int,
                  thermal_cfg: Optional[ThermalConfig] = None, progress: bool = False
                  ) -> Dict[str, float]:
-    """Run ``tracker`` (with the chosen thresholds) and count state/presence agreement.
+    """Run ``tracker`` (with the thresholds to check) and measure whether its state tells the
+    truth: TRACKING while its box is on the target, LOST while it is not.
 
-    ``lost_when_absent``: share of absent frames reported LOST, counting only frames at least
+    ``tracking_when_on``: share of frames with the reported box on target (IoU > ``on_iou``)
+    reported TRACKING; ``lost_when_off``: share of frames with the target absent or the box off
+    it (IoU <= ``off_iou``) reported LOST; ``state_accuracy``: their mean (balanced);
+    ``lost_when_absent``: share of absent frames reported LOST, counting frames at least
     ``lost_frames`` into an absent stretch (LOST needs that many weak frames);
-    ``tracking_when_present``: share of present frames reported TRACKING;
-    ``returns_recovered``: share of absent stretches after which the tracker is TRACKING again
-    before the sequence ends.
+    ``returns_recovered``: share of absent stretches (>= ``lost_frames`` long) after which the
+    tracker is TRACKING on the target again before the sequence ends.
     """
     seqs = [as_labelled(s) for s in sequences]
     bar = _bar(sum(len(s) for s in seqs), "check", progress)
-    lost_abs = n_abs = track_pres = n_pres = 0
-    returns = recovered = 0
+    n = {"on": 0, "on_tracking": 0, "off": 0, "off_lost": 0, "absent": 0, "absent_lost": 0,
+         "returns": 0, "recovered": 0}
     try:
         for seq in seqs:
-            _, _, states, start = _run(tracker, seq, thermal_cfg, bar)
-            present = valid_mask(seq.groundtruth)
-            run = 0
-            i = start + 1
-            while i < len(seq):
+            _, boxes, states, start = _run(tracker, seq, thermal_cfg, bar)
+            gt = seq.groundtruth
+            present = valid_mask(gt)
+            iou = np.zeros(len(seq))
+            if present.any():
+                iou[present] = np.nan_to_num(iou_xywh(boxes[present], gt[present]))
+            tracking = np.array([s == "TRACKING" for s in states])
+            lost = np.array([s == "LOST" for s in states])
+            on = present & (iou > cfg.on_iou)
+            off = ~present | (iou <= cfg.off_iou)
+            frames = np.arange(len(seq)) > start
+            n["on"] += int((on & frames).sum())
+            n["on_tracking"] += int((on & frames & tracking).sum())
+            n["off"] += int((off & frames).sum())
+            n["off_lost"] += int((off & frames & lost).sum())
+            gap = 0
+            for i in range(start + 1, len(seq)):
                 if present[i]:
-                    run = 0
-                    n_pres += 1
-                    track_pres += states[i] == "TRACKING"
-                    i += 1
+                    if gap >= lost_frames:
+                        n["returns"] += 1
+                        n["recovered"] += bool((tracking & on)[i:].any())
+                    gap = 0
                     continue
-                run += 1
-                if run > lost_frames:
-                    n_abs += 1
-                    lost_abs += states[i] == "LOST"
-                j = i + 1
-                if j < len(seq) and present[j] and run >= lost_frames:  # a return after absence
-                    returns += 1
-                    recovered += any(s == "TRACKING" for s in states[j:])
-                i += 1
+                gap += 1
+                if gap > lost_frames:
+                    n["absent"] += 1
+                    n["absent_lost"] += bool(lost[i])
     finally:
         if bar is not None:
             bar.close()
-    return {"lost_when_absent": lost_abs / n_abs if n_abs else float("nan"),
-            "absent_frames": n_abs,
-            "tracking_when_present": track_pres / n_pres if n_pres else float("nan"),
-            "present_frames": n_pres,
-            "returns_recovered": recovered / returns if returns else float("nan"),
-            "returns": returns}
+
+    def share(a, b):
+        return n[a] / n[b] if n[b] else float("nan")
+
+    out = {"tracking_when_on": share("on_tracking", "on"), "on_frames": n["on"],
+           "lost_when_off": share("off_lost", "off"), "off_frames": n["off"],
+           "lost_when_absent": share("absent_lost", "absent"), "absent_frames": n["absent"],
+           "returns_recovered": share("recovered", "returns"), "returns": n["returns"]}
+    out["state_accuracy"] = (out["tracking_when_on"] + out["lost_when_off"]) / 2
+    return out
 
 
 def calibrate(make_tracker: TrackerFactory, sequences: Seq, cfg: CalibrationConfig,
@@ -374,7 +388,7 @@ def calibrate(make_tracker: TrackerFactory, sequences: Seq, cfg: CalibrationConf
     result = choose_thresholds(scores, cfg)
     if check:
         tuned = calibrated_config(base, result)
-        result.check = check_states(make_tracker(tuned), sequences, tuned.lost_frames,
+        result.check = check_states(make_tracker(tuned), sequences, cfg, tuned.lost_frames,
                                     thermal_cfg, progress)
     return result
 
@@ -410,11 +424,13 @@ def format_report(result: CalibrationResult, cfg: CalibrationConfig) -> str:
     c = result.check
     if c:
         lines.append(
-            f"check with these thresholds: LOST in {100 * c['lost_when_absent']:.1f} % of absent "
-            f"frames ({c['absent_frames']} frames past the first lost_frames of a gap), TRACKING "
-            f"in {100 * c['tracking_when_present']:.1f} % of present frames "
-            f"({c['present_frames']}), TRACKING again after {100 * c['returns_recovered']:.0f} % "
-            f"of {c['returns']} returns")
+            f"check with these thresholds: TRACKING in {100 * c['tracking_when_on']:.1f} % of "
+            f"frames with the box on target ({c['on_frames']}), LOST in "
+            f"{100 * c['lost_when_off']:.1f} % of frames with the target absent or the box off it "
+            f"({c['off_frames']}; state accuracy {c['state_accuracy']:.3f}); LOST in "
+            f"{100 * c['lost_when_absent']:.1f} % of absent frames ({c['absent_frames']} past the "
+            f"first lost_frames of a gap); back on target after {100 * c['returns_recovered']:.0f}"
+            f" % of {c['returns']} returns")
     return "\n".join(lines)
 
 

@@ -51,6 +51,20 @@ def test_lost_threshold_maximises_balanced_accuracy_and_recover_is_precise():
     assert r.n_on == on.sum() and r.n_off == off.sum()
 
 
+def test_recover_threshold_comes_from_the_reacquisition_scores():
+    """A LOST tracker's search scores the same target lower: recover follows those scores."""
+    cfg = C.CalibrationConfig()
+    scores = _scores(np.random.default_rng(3))
+    search = dataclasses.replace(scores, score=scores.score * 0.9)
+    alone, both = C.choose_thresholds(scores, cfg), C.choose_thresholds(scores, cfg, search)
+    assert both.lost_threshold == alone.lost_threshold  # lost comes from the tracking pass
+    assert both.recover_threshold < alone.recover_threshold
+    on, off = search.labels(cfg)
+    above = search.score >= both.recover_threshold
+    assert both.recover_target_met and on[above & (on | off)].mean() >= cfg.recover_precision
+    assert both.recover_threshold >= both.lost_threshold
+
+
 def test_calibration_needs_both_kinds_of_frames():
     scores = _scores(np.random.default_rng(1))
     only_on = C.Scores(scores.score[:400], scores.iou[:400], scores.present[:400],

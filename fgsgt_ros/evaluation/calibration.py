@@ -11,18 +11,27 @@ Procedure (``calibrate``):
 1. Sequences with absent stretches: by default generated ones (``fgsgt_ros.data.synth``, preset
    ``hard`` with every target leaving the view and coming back, seed 7007, which no training run
    uses); or any labelled dataset. Never the real dev clip (it is for evaluation only).
-2. Scoring pass: the tracker runs over each sequence from its first labelled frame with LOST
+2. Tracking pass: the tracker runs over each sequence from its first labelled frame with LOST
    detection off (``lost_threshold`` 0), so every frame is scored in TRACKING mode. Each frame is
    labelled *on target* (target present and IoU(box, gt) > ``on_iou``), *off target* (target
    absent, or IoU <= ``off_iou``: tracking background or a distractor), or neither (ignored).
-3. ``lost_threshold``: the score maximising balanced accuracy (mean of the on-target rate above
-   and the off-target rate below it; not swayed by how many frames of each kind there are).
-   ``recover_threshold``: the lowest score >= ``lost_threshold`` above which at least
-   ``recover_precision`` of the frames are on target (at least ``min_support`` frames), so a LOST
-   tracker re-acquires mostly real targets. If no score reaches that precision, the most precise
-   one is taken and ``recover_target_met`` is False.
-4. Check pass (optional): the tracker runs again with the chosen thresholds and reports how often
-   it says LOST while the target is absent and TRACKING while it is visible.
+3. Re-acquisition pass: every frame is searched as a LOST tracker searches around where the
+   target was last seen (``SiameseTracker.relocate`` to the last labelled box, ``mark_lost``:
+   region enlarged by ``reacquire_scale``, weak cosine window); the best candidate is labelled the
+   same way (absent frames: off target). A LOST tracker compares
+   *these* scores with ``recover_threshold``; they are lower than tracking scores for the same
+   target (it is smaller in the coarser crop), so a threshold taken from the tracking pass would
+   rarely let a returning target be re-acquired.
+4. ``lost_threshold``: the tracking-pass score maximising balanced accuracy (mean of the
+   on-target rate above and the off-target rate below it; not swayed by how many frames of each
+   kind there are). ``recover_threshold``: the lowest re-acquisition score >= ``lost_threshold``
+   above which at least ``recover_precision`` of the frames are on target (at least
+   ``min_support`` frames), so a LOST tracker re-acquires mostly real targets. If no score reaches
+   that precision (the search keeps finding look-alikes), the most precise one would hardly ever
+   re-acquire a returning target, so the re-acquisition score with the best balanced accuracy
+   (>= ``lost_threshold``) is taken instead and ``recover_target_met`` is False.
+5. Check pass (optional): the tracker runs again with the chosen thresholds and reports whether its
+   state tells the truth (TRACKING with the box on the target, LOST otherwise).
 
 Python API::
 
@@ -108,25 +117,31 @@ class Scores:
 class CalibrationResult:
     lost_threshold: float
     recover_threshold: float
-    balanced_accuracy: float        # at lost_threshold
+    balanced_accuracy: float        # at lost_threshold (tracking-pass scores)
     on_rate_above_lost: float       # on-target frames scoring >= lost_threshold
     off_rate_below_lost: float      # off-target frames scoring < lost_threshold
-    recover_precision: float        # on-target share of frames scoring >= recover_threshold
+    recover_precision: float        # on-target share of search frames scoring >= recover
     recover_target_met: bool
-    on_rate_above_recover: float    # on-target frames scoring >= recover_threshold
-    off_rate_above_recover: float   # off-target frames scoring >= recover_threshold
-    n_on: int
+    on_rate_above_recover: float    # on-target search frames scoring >= recover_threshold
+    off_rate_above_recover: float   # off-target search frames scoring >= recover_threshold
+    n_on: int                       # tracking pass: on-target / off-target / ignored frames
     n_off: int
     n_ignored: int
-    on_quantiles: Dict[str, float]  # score percentiles p5, p25, p50, p75, p95
+    on_quantiles: Dict[str, float]  # tracking-pass score percentiles p5, p25, p50, p75, p95
     off_quantiles: Dict[str, float]
     absent_quantiles: Dict[str, float]  # the off-target frames where the target is absent
+    search_n_on: int = 0            # re-acquisition pass: on-target / off-target frames
+    search_n_off: int = 0
+    search_on_quantiles: Dict[str, float] = field(default_factory=dict)
+    search_off_quantiles: Dict[str, float] = field(default_factory=dict)
     scores: Optional[Scores] = field(default=None, repr=False)
+    search_scores: Optional[Scores] = field(default=None, repr=False)
     check: Dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> Dict[str, object]:
         """Plain-type record (what ``--write`` stores as ``extra["lost_calibration"]``)."""
-        out = {k: v for k, v in dataclasses.asdict(self).items() if k not in ("scores",)}
+        out = {k: v for k, v in dataclasses.asdict(self).items()
+               if k not in ("scores", "search_scores")}
         return _plain(out)
 
 
@@ -199,8 +214,18 @@ def scoring_config(base: TrackerConfig) -> TrackerConfig:
     return dataclasses.replace(base, lost_threshold=0.0)
 
 
-def _run(tracker, seq: LabelledSequence, thermal_cfg: Optional[ThermalConfig], bar=None):
-    """(scores, boxes, states, start) of one pass from the first labelled frame."""
+def search_config(base: TrackerConfig) -> TrackerConfig:
+    """``base`` for the re-acquisition pass: each frame is a LOST-mode search (enlarged region,
+    weak window) whose best candidate the box then takes (recover at 0), so its score and its box
+    can be labelled like the tracking pass's."""
+    return dataclasses.replace(base, lost_threshold=0.0, recover_threshold=0.0)
+
+
+def _run(tracker, seq: LabelledSequence, thermal_cfg: Optional[ThermalConfig], bar=None,
+         reacquire: bool = False):
+    """(scores, boxes, states, start) of one pass from the first labelled frame; ``reacquire``:
+    every frame is searched as a LOST tracker would search around where the target was last seen
+    (``relocate`` to the last labelled box before the frame, then ``mark_lost``)."""
     agc = ThermalPreprocessor(thermal_cfg)
     gt = seq.groundtruth
     valid = valid_mask(gt)
@@ -218,10 +243,15 @@ def _run(tracker, seq: LabelledSequence, thermal_cfg: Optional[ThermalConfig], b
         if i == start:
             tracker.init(image, gt[i])
         else:
+            if reacquire:
+                tracker.relocate(gt[last_seen])
+                tracker.mark_lost()
             r = tracker.update(image)
             scores[i] = float(r.score)
             boxes[i] = np.asarray(r.box, dtype=np.float64)
             states[i] = getattr(r.state, "name", str(r.state))
+        if valid[i]:
+            last_seen = i
         if bar is not None:
             bar.update(1)
     return scores, boxes, states, start
@@ -235,16 +265,18 @@ def _bar(total: int, desc: str, progress: bool):
 
 
 def collect_scores(tracker, sequences: Iterable, thermal_cfg: Optional[ThermalConfig] = None,
-                   progress: bool = False) -> Scores:
-    """Scoring pass of ``tracker`` (build it with ``scoring_config``) over labelled sequences."""
+                   progress: bool = False, reacquire: bool = False) -> Scores:
+    """Scoring pass of ``tracker`` over labelled sequences: the tracking pass (build the tracker
+    with ``scoring_config``) or, with ``reacquire``, the re-acquisition pass (``search_config``)."""
     seqs = [as_labelled(s) for s in sequences]
     if not seqs:
         raise ValueError("no sequences to calibrate on")
-    bar = _bar(sum(len(s) for s in seqs), "scoring", progress)
+    bar = _bar(sum(len(s) for s in seqs), "search scores" if reacquire else "tracking scores",
+               progress)
     parts = []
     try:
         for k, seq in enumerate(seqs):
-            scores, boxes, _, start = _run(tracker, seq, thermal_cfg, bar)
+            scores, boxes, _, start = _run(tracker, seq, thermal_cfg, bar, reacquire)
             gt = seq.groundtruth[start + 1:]
             present = valid_mask(gt)
             iou = np.zeros(len(gt))
@@ -258,61 +290,83 @@ def collect_scores(tracker, sequences: Iterable, thermal_cfg: Optional[ThermalCo
     return Scores(*(np.concatenate([p[j] for p in parts]) for j in range(4)))
 
 
-def choose_thresholds(scores: Scores, cfg: CalibrationConfig) -> CalibrationResult:
-    """Thresholds from labelled scores (see the module docstring); ValueError without both kinds."""
+def _above(sorted_scores: np.ndarray, t):
+    """How many of the sorted scores are >= t."""
+    return len(sorted_scores) - np.searchsorted(sorted_scores, t, side="left")
+
+
+def _candidates(*sorted_scores: np.ndarray) -> np.ndarray:
+    """Thresholds midway between neighbouring observed scores (plus both ends), in [0, 1]."""
+    values = np.unique(np.concatenate(sorted_scores))
+    cand = np.concatenate([[values[0] - 1e-6], (values[1:] + values[:-1]) / 2, [values[-1] + 1e-6]])
+    return np.clip(cand, 0.0, 1.0)
+
+
+def _quantiles(x: np.ndarray) -> Dict[str, float]:
+    return {f"p{p}": float(np.percentile(x, p)) for p in (5, 25, 50, 75, 95)} if len(x) else {}
+
+
+def _split(scores: Scores, cfg: CalibrationConfig, what: str):
     on, off = scores.labels(cfg)
     s_on, s_off = np.sort(scores.score[on]), np.sort(scores.score[off])
     if len(s_on) == 0 or len(s_off) == 0:
-        raise ValueError(f"calibration needs on-target and off-target frames, got {len(s_on)} and "
-                         f"{len(s_off)}: use sequences where the target is absent for a while")
-    values = np.unique(np.concatenate([s_on, s_off]))
-    # candidate thresholds: midway between neighbouring observed scores (plus both ends)
-    cand = np.concatenate([[values[0] - 1e-6], (values[1:] + values[:-1]) / 2, [values[-1] + 1e-6]])
-    cand = np.clip(cand, 0.0, 1.0)
+        raise ValueError(f"calibration needs on-target and off-target frames in the {what} pass, "
+                         f"got {len(s_on)} and {len(s_off)}: use sequences where the target is "
+                         "absent for a while (and a model that tracks it the rest of the time)")
+    return on, off, s_on, s_off
 
-    def above(sorted_scores, t):  # count of scores >= t
-        return len(sorted_scores) - np.searchsorted(sorted_scores, t, side="left")
 
-    tpr = above(s_on, cand) / len(s_on)
-    tnr = 1.0 - above(s_off, cand) / len(s_off)
-    ba = (tpr + tnr) / 2.0
+def choose_thresholds(scores: Scores, cfg: CalibrationConfig,
+                      search_scores: Optional[Scores] = None) -> CalibrationResult:
+    """Thresholds from labelled scores (see the module docstring); ValueError without both kinds.
+
+    ``scores``: tracking pass (-> ``lost_threshold``); ``search_scores``: re-acquisition pass
+    (-> ``recover_threshold``: a LOST tracker compares the scores of its enlarged search, which
+    are lower for the same target); None = use ``scores`` for both.
+    """
+    on, off, s_on, s_off = _split(scores, cfg, "tracking")
+    cand = _candidates(s_on, s_off)
+    ba = (_above(s_on, cand) / len(s_on) + 1.0 - _above(s_off, cand) / len(s_off)) / 2.0
     best = np.flatnonzero(ba >= ba.max() - 1e-12)
-    lost = float(cand[best[len(best) // 2]])  # middle of a tied plateau
+    lost = round(float(cand[best[len(best) // 2]]), 3)  # middle of a tied plateau; 3 decimals
 
-    n_on_above, n_off_above = above(s_on, cand), above(s_off, cand)
+    search = scores if search_scores is None else search_scores
+    r_on, r_off, r_s_on, r_s_off = _split(search, cfg, "re-acquisition")
+    cand = _candidates(r_s_on, r_s_off)
+    n_on_above, n_off_above = _above(r_s_on, cand), _above(r_s_off, cand)
     support = n_on_above + n_off_above
-    with np.errstate(invalid="ignore", divide="ignore"):
-        precision = np.where(support > 0, n_on_above / np.maximum(support, 1), 0.0)
-    usable = (cand >= lost) & (support >= min(cfg.min_support, len(s_on)))
+    precision = np.where(support > 0, n_on_above / np.maximum(support, 1), 0.0)
+    usable = (cand >= lost) & (support >= min(cfg.min_support, len(r_s_on)))
     met = usable & (precision >= cfg.recover_precision)
     if met.any():
-        idx = int(np.flatnonzero(met)[0])
-    elif usable.any():
-        idx = int(np.flatnonzero(usable)[np.argmax(precision[usable])])
+        # 3 decimals (what a parameter file shows); rounded up so it keeps its precision
+        recover = math.ceil(float(cand[int(np.flatnonzero(met)[0])]) * 1000 - 1e-9) / 1000
     else:
-        idx = int(np.flatnonzero(cand >= lost)[0])
-    recover = max(float(cand[idx]), lost)
-    # 3 decimals (what a parameter file shows); recover rounds up so it keeps its precision
-    lost_r = round(lost, 3)
-    recover_r = min(max(math.ceil(recover * 1000 - 1e-9) / 1000, lost_r), 1.0)
-    n_rec = above(s_on, recover_r) + above(s_off, recover_r)
-    rec_precision = above(s_on, recover_r) / n_rec if n_rec else 0.0
-
-    def q(x):
-        return {f"p{p}": float(np.percentile(x, p)) for p in (5, 25, 50, 75, 95)}
+        # No score makes re-acquisition that reliable (the search keeps finding look-alikes):
+        # the most precise threshold would hardly ever let a returning target back, so take the
+        # one that best separates on- from off-target searches (balanced accuracy), >= lost.
+        r_ba = (n_on_above / len(r_s_on) + 1.0 - n_off_above / len(r_s_off)) / 2.0
+        r_ba = np.where(cand >= lost, r_ba, -1.0)
+        tied = np.flatnonzero(r_ba >= r_ba.max() - 1e-12)
+        recover = round(float(cand[tied[len(tied) // 2]]), 3)
+    recover = min(max(recover, lost), 1.0)
+    n_rec = _above(r_s_on, recover) + _above(r_s_off, recover)
 
     return CalibrationResult(
-        lost_threshold=lost_r, recover_threshold=recover_r,
+        lost_threshold=lost, recover_threshold=recover,
         balanced_accuracy=float(ba.max()),
-        on_rate_above_lost=float(above(s_on, lost_r) / len(s_on)),
-        off_rate_below_lost=float(1.0 - above(s_off, lost_r) / len(s_off)),
-        recover_precision=float(rec_precision), recover_target_met=bool(met.any()),
-        on_rate_above_recover=float(above(s_on, recover_r) / len(s_on)),
-        off_rate_above_recover=float(above(s_off, recover_r) / len(s_off)),
+        on_rate_above_lost=float(_above(s_on, lost) / len(s_on)),
+        off_rate_below_lost=float(1.0 - _above(s_off, lost) / len(s_off)),
+        recover_precision=float(_above(r_s_on, recover) / n_rec if n_rec else 0.0),
+        recover_target_met=bool(met.any()),
+        on_rate_above_recover=float(_above(r_s_on, recover) / len(r_s_on)),
+        off_rate_above_recover=float(_above(r_s_off, recover) / len(r_s_off)),
         n_on=int(on.sum()), n_off=int(off.sum()), n_ignored=int((~on & ~off).sum()),
-        on_quantiles=q(s_on), off_quantiles=q(s_off),
-        absent_quantiles=q(scores.score[~scores.present]) if (~scores.present).any() else {},
-        scores=scores)
+        on_quantiles=_quantiles(s_on), off_quantiles=_quantiles(s_off),
+        absent_quantiles=_quantiles(scores.score[~scores.present]),
+        search_n_on=int(r_on.sum()), search_n_off=int(r_off.sum()),
+        search_on_quantiles=_quantiles(r_s_on), search_off_quantiles=_quantiles(r_s_off),
+        scores=scores, search_scores=search_scores)
 
 
 def check_states(tracker, sequences: Iterable, cfg: CalibrationConfig, lost_frames: int,
@@ -380,12 +434,15 @@ def check_states(tracker, sequences: Iterable, cfg: CalibrationConfig, lost_fram
 def calibrate(make_tracker: TrackerFactory, sequences: Seq, cfg: CalibrationConfig,
               base: Optional[TrackerConfig] = None, thermal_cfg: Optional[ThermalConfig] = None,
               check: bool = True, progress: bool = False) -> CalibrationResult:
-    """Scoring pass, threshold choice, optional check pass. ``make_tracker(tracker_cfg)`` builds a
-    fresh tracker (same network) with the given settings; ``base``: the other settings."""
+    """Tracking and re-acquisition scoring passes, threshold choice, optional check pass.
+    ``make_tracker(tracker_cfg)`` builds a fresh SiameseTracker (same network) with the given
+    settings; ``base``: the other settings (the checkpoint's, or TrackerConfig())."""
     base = base or TrackerConfig()
     sequences = [as_labelled(s) for s in sequences]
     scores = collect_scores(make_tracker(scoring_config(base)), sequences, thermal_cfg, progress)
-    result = choose_thresholds(scores, cfg)
+    search = collect_scores(make_tracker(search_config(base)), sequences, thermal_cfg, progress,
+                            reacquire=True)
+    result = choose_thresholds(scores, cfg, search)
     if check:
         tuned = calibrated_config(base, result)
         result.check = check_states(make_tracker(tuned), sequences, cfg, tuned.lost_frames,
@@ -406,20 +463,23 @@ def format_report(result: CalibrationResult, cfg: CalibrationConfig) -> str:
         return " ".join(f"{k}={v:.3f}" for k, v in d.items())
 
     lines = [
-        f"frames: {result.n_on} on target (IoU > {cfg.on_iou:g}), {result.n_off} off target "
-        f"(absent or IoU <= {cfg.off_iou:g}), {result.n_ignored} in between (ignored)",
-        f"on-target scores:  {qs(result.on_quantiles)}",
-        f"off-target scores: {qs(result.off_quantiles)}",
-        f"  of which absent: {qs(result.absent_quantiles)} "
-        f"({int((~result.scores.present).sum()) if result.scores is not None else '?'} frames)",
+        f"tracking pass: {result.n_on} frames on target (IoU > {cfg.on_iou:g}), {result.n_off} "
+        f"off target (absent or IoU <= {cfg.off_iou:g}), {result.n_ignored} in between (ignored)",
+        f"  on-target scores:  {qs(result.on_quantiles)}",
+        f"  off-target scores: {qs(result.off_quantiles)}",
+        f"    of which absent: {qs(result.absent_quantiles)}",
+        f"re-acquisition pass (LOST-mode search every frame): {result.search_n_on} on target, "
+        f"{result.search_n_off} off target",
+        f"  on-target scores:  {qs(result.search_on_quantiles)}",
+        f"  off-target scores: {qs(result.search_off_quantiles)}",
         f"lost_threshold    = {result.lost_threshold:.3f}  (balanced accuracy "
         f"{result.balanced_accuracy:.3f}: {100 * result.on_rate_above_lost:.1f} % of on-target "
         f"frames at or above, {100 * result.off_rate_below_lost:.1f} % of off-target below)",
         f"recover_threshold = {result.recover_threshold:.3f}  ({100 * result.recover_precision:.1f}"
-        f" % of frames at or above are on target, target {100 * cfg.recover_precision:.0f} %"
-        f"{'' if result.recover_target_met else ' NOT reached'}; "
+        f" % of search frames at or above are on target, target {100 * cfg.recover_precision:.0f}"
+        f" %{'' if result.recover_target_met else ' NOT reached'}; "
         f"{100 * result.on_rate_above_recover:.1f} % of on-target and "
-        f"{100 * result.off_rate_above_recover:.1f} % of off-target frames at or above)",
+        f"{100 * result.off_rate_above_recover:.1f} % of off-target search frames at or above)",
     ]
     c = result.check
     if c:
@@ -436,26 +496,29 @@ def format_report(result: CalibrationResult, cfg: CalibrationConfig) -> str:
 
 def write_histogram(result: CalibrationResult, cfg: CalibrationConfig, path: Path,
                     title: str = "") -> Path:
-    """PNG: score histograms of on-target and off-target frames with both thresholds."""
+    """PNG: score histograms of on-target and off-target frames, tracking pass (with
+    ``lost_threshold``) and re-acquisition pass (with ``recover_threshold``)."""
     import matplotlib
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    on, off = result.scores.labels(cfg)
+    panels = [("tracking pass", result.scores, result.lost_threshold, "lost_threshold", "--")]
+    if result.search_scores is not None:
+        panels.append(("re-acquisition pass (LOST-mode search)", result.search_scores,
+                       result.recover_threshold, "recover_threshold", ":"))
     bins = np.linspace(0.0, 1.0, 51)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.hist(result.scores.score[on], bins=bins, alpha=0.6, density=True, color="tab:green",
-            label=f"on target (IoU > {cfg.on_iou:g}), n={int(on.sum())}")
-    ax.hist(result.scores.score[off], bins=bins, alpha=0.6, density=True, color="tab:red",
-            label=f"off target (absent or IoU <= {cfg.off_iou:g}), n={int(off.sum())}")
-    ax.axvline(result.lost_threshold, color="k", ls="--",
-               label=f"lost_threshold {result.lost_threshold:.3f}")
-    ax.axvline(result.recover_threshold, color="k", ls=":",
-               label=f"recover_threshold {result.recover_threshold:.3f}")
-    ax.set_xlabel("raw foreground score of the chosen anchor")
-    ax.set_ylabel("density")
-    ax.set_title(title or "LOST calibration")
-    ax.legend(fontsize=8, loc="upper center")
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7, 3.2 * len(panels)), squeeze=False)
+    for ax, (name, scores, thr, thr_name, style) in zip(axes[:, 0], panels):
+        on, off = scores.labels(cfg)
+        ax.hist(scores.score[on], bins=bins, alpha=0.6, density=True, color="tab:green",
+                label=f"on target (IoU > {cfg.on_iou:g}), n={int(on.sum())}")
+        ax.hist(scores.score[off], bins=bins, alpha=0.6, density=True, color="tab:red",
+                label=f"off target (absent or IoU <= {cfg.off_iou:g}), n={int(off.sum())}")
+        ax.axvline(thr, color="k", ls=style, label=f"{thr_name} {thr:.3f}")
+        ax.set_ylabel("density")
+        ax.set_title(f"{title or 'LOST calibration'}: {name}", fontsize=10)
+        ax.legend(fontsize=8, loc="upper left")
+    axes[-1, 0].set_xlabel("raw foreground score of the chosen anchor")
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -107,6 +107,11 @@ class LostMonitor:
     def stop(self) -> None:
         self.state, self.weak = TrackState.IDLE, 0
 
+    def force_lost(self) -> None:
+        """TRACKING -> LOST now, as after ``lost_frames`` weak frames (IDLE stays IDLE)."""
+        if self.state != TrackState.IDLE:
+            self.state, self.weak = TrackState.LOST, self.lost_frames
+
     def step(self, score: float) -> TrackState:
         """Feed this frame's score; returns the new state."""
         if self.state == TrackState.TRACKING:

@@ -137,6 +137,25 @@ class SiameseTracker:
         """Forget the target (state IDLE)."""
         self._monitor.stop()
 
+    def mark_lost(self) -> None:
+        """Declare the target lost now (e.g. an external occlusion cue): the next ``update``
+        searches the enlarged region and moves the box only at ``recover_threshold``. Also how
+        ``fgsgt calibrate`` measures the scores of re-acquisition searches. No-op when IDLE."""
+        self._monitor.force_lost()
+
+    def relocate(self, box_xywh) -> None:
+        """Move the current box (where the next search is centred, and its size) to ``box_xywh``
+        without a new template or a state change, e.g. from an external position cue. Raises
+        InvalidBoxError for a non-finite or empty box; no-op when IDLE."""
+        try:
+            b = np.asarray(box_xywh, dtype=np.float64).reshape(4)
+        except (TypeError, ValueError) as exc:
+            raise InvalidBoxError(f"box must be 4 numbers x, y, w, h; got {box_xywh!r}") from exc
+        if not np.isfinite(b).all() or b[2] <= 0 or b[3] <= 0:
+            raise InvalidBoxError(f"box must be finite with a positive size, got {b.tolist()}")
+        if self.state != TrackState.IDLE:
+            self._center, self._size = b[:2] + b[2:] / 2.0, b[2:].copy()
+
     # ------------------------------------------------------------------ helpers
     def _grid(self, score_size: int):
         if score_size not in self._grids:

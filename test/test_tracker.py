@@ -115,6 +115,30 @@ def test_lost_after_k_weak_frames_and_reacquired_in_the_enlarged_region():
     assert float(iou_xywh(results[-1].box, new_box)) > 0.6
 
 
+def test_mark_lost_searches_the_enlarged_region_and_relocate_moves_the_search():
+    """External cues: mark_lost() makes the next update a LOST-mode search (re-acquiring the
+    target when it scores >= recover_threshold); relocate() moves the search, no new template."""
+    t = _tracker(lost_frames=50)
+    box = (60, 60, 20, 20)
+    t.init(scene(240, 200, box), box)
+    normal = t.update(scene(240, 200, box, seed=1)).search_region[2]
+    t.mark_lost()
+    assert t.state == TrackState.LOST
+    r = t.update(scene(240, 200, box, seed=2))
+    assert r.search_region[2] == pytest.approx(2.0 * normal, rel=0.05)  # reacquire_scale
+    assert r.state == TrackState.TRACKING  # the target is there: re-acquired at once
+    far = (150, 120, 20, 20)  # > 80 px away: outside even the enlarged search around the old box
+    t.relocate(far)
+    assert t.state == TrackState.TRACKING and float(iou_xywh(t.box, far)) == pytest.approx(1.0)
+    r = t.update(scene(240, 200, far, seed=3))
+    assert float(iou_xywh(r.box, far)) > 0.6
+    with pytest.raises(InvalidBoxError):
+        t.relocate((0, 0, float("nan"), 3))
+    t.reset()
+    t.mark_lost()
+    assert t.state == TrackState.IDLE
+
+
 def test_without_the_enlarged_region_the_far_reappearance_is_missed():
     """Control for the previous test: reacquire_scale=1 cannot see 55 px away."""
     t = _tracker(lost_frames=4, reacquire_scale=1.0)

@@ -27,9 +27,9 @@ Procedure (``calibrate``):
    kind there are). ``recover_threshold``: the lowest re-acquisition score >= ``lost_threshold``
    above which at least ``recover_precision`` of the frames are on target (at least
    ``min_support`` frames), so a LOST tracker re-acquires mostly real targets. If no score reaches
-   that precision (the search keeps finding look-alikes), the most precise one would hardly ever
-   re-acquire a returning target, so the re-acquisition score with the best balanced accuracy
-   (>= ``lost_threshold``) is taken instead and ``recover_target_met`` is False.
+   that precision (the search finds look-alikes that score as high as the target), a higher
+   threshold would not make re-acquisition more precise, only stop it, so ``recover_threshold`` =
+   ``lost_threshold`` and ``recover_target_met`` is False.
 5. Check pass (optional): the tracker runs again with the chosen thresholds and reports whether its
    state tells the truth (TRACKING with the box on the target, LOST otherwise).
 
@@ -342,13 +342,11 @@ def choose_thresholds(scores: Scores, cfg: CalibrationConfig,
         # 3 decimals (what a parameter file shows); rounded up so it keeps its precision
         recover = math.ceil(float(cand[int(np.flatnonzero(met)[0])]) * 1000 - 1e-9) / 1000
     else:
-        # No score makes re-acquisition that reliable (the search keeps finding look-alikes):
-        # the most precise threshold would hardly ever let a returning target back, so take the
-        # one that best separates on- from off-target searches (balanced accuracy), >= lost.
-        r_ba = (n_on_above / len(r_s_on) + 1.0 - n_off_above / len(r_s_off)) / 2.0
-        r_ba = np.where(cand >= lost, r_ba, -1.0)
-        tied = np.flatnonzero(r_ba >= r_ba.max() - 1e-12)
-        recover = round(float(cand[tied[len(tied) // 2]]), 3)
+        # No score makes re-acquisition that reliable: the enlarged search finds look-alikes
+        # (distractors) that score as high as the target, so a higher threshold does not make
+        # re-acquisition more precise, it only stops it (a returning target is never taken back).
+        # Then the lowest allowed value is used: recover at lost_threshold (no extra hysteresis).
+        recover = lost
     recover = min(max(recover, lost), 1.0)
     n_rec = _above(r_s_on, recover) + _above(r_s_off, recover)
 
@@ -477,7 +475,7 @@ def format_report(result: CalibrationResult, cfg: CalibrationConfig) -> str:
         f"frames at or above, {100 * result.off_rate_below_lost:.1f} % of off-target below)",
         f"recover_threshold = {result.recover_threshold:.3f}  ({100 * result.recover_precision:.1f}"
         f" % of search frames at or above are on target, target {100 * cfg.recover_precision:.0f}"
-        f" %{'' if result.recover_target_met else ' NOT reached'}; "
+        f" %{'' if result.recover_target_met else ' NOT reached: recover = lost'}; "
         f"{100 * result.on_rate_above_recover:.1f} % of on-target and "
         f"{100 * result.off_rate_above_recover:.1f} % of off-target search frames at or above)",
     ]

@@ -19,11 +19,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory, ros_module_domain_id):
-    # Lost-target thresholds set by parameter (also checks that tracker.* parameters reach the
-    # tracker): the shipped model scores this clear target ~0.95+ and empty background <= 0.5.
+    # LOST thresholds: the defaults, i.e. the shipped checkpoint's calibrated ones (fgsgt
+    # calibrate); test_node_params.py checks that tracker.* parameters override them.
     n = NodeUnderTest({"class_id": CLASS_ID, "qos_reliability": "reliable", "qos_depth": 10,
-                       "frame_buffer_size": 20, "diagnostics_period_s": 0.5,
-                       "tracker.lost_threshold": 0.7, "tracker.recover_threshold": 0.85},
+                       "frame_buffer_size": 20, "diagnostics_period_s": 0.5},
                       domain=ros_module_domain_id, log_dir=tmp_path_factory.mktemp("node"),
                       params_file=REPO / "config" / "fgsgt.yaml")  # the shipped params file
     yield n

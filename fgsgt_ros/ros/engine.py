@@ -7,7 +7,6 @@ the services take it between frames, so a service waits at most one inference.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from contextlib import nullcontext
@@ -21,10 +20,6 @@ OPENCV_PEERS = ("csrt", "kcf", "mosse")
 
 class ModelLoadError(RuntimeError):
     """The model cannot be loaded (missing/corrupt/mismatched checkpoint): the node stops."""
-
-
-class BoxError(ValueError):
-    """An init box the node refuses; the message is the reason returned to the caller."""
 
 
 def resolve_device(requested: str, warn: Callable[[str], None]) -> str:
@@ -66,27 +61,6 @@ def load_network(checkpoint: str, model_preset: str, device: str):
                           expect_preset=(model_preset or "").strip() or None)
     except TrackerBuildError as exc:
         raise ModelLoadError(str(exc)) from None
-
-
-def check_box_values(cx: float, cy: float, w: float, h: float) -> None:
-    """BoxError unless all values are finite and the size is positive."""
-    if not all(math.isfinite(float(v)) for v in (cx, cy, w, h)):
-        raise BoxError(f"box has a non-finite value (center {cx}, {cy}; size {w} x {h})")
-    if w <= 0 or h <= 0:
-        raise BoxError(f"box size must be positive, got {w} x {h}")
-
-
-def validate_box(cx: float, cy: float, w: float, h: float, width: int, height: int,
-                 min_size: float = 2.0) -> np.ndarray:
-    """Centre/size box -> xywh clipped to the image, or BoxError with the reason."""
-    check_box_values(cx, cy, w, h)
-    x0, y0, x1, y1 = cx - w / 2.0, cy - h / 2.0, cx + w / 2.0, cy + h / 2.0
-    cx0, cy0 = max(x0, 0.0), max(y0, 0.0)
-    cx1, cy1 = min(x1, float(width)), min(y1, float(height))
-    if cx1 - cx0 < min_size or cy1 - cy0 < min_size:
-        raise BoxError(f"box (center {cx:.1f}, {cy:.1f}; size {w:.1f} x {h:.1f}) lies outside the "
-                       f"{width}x{height} image (less than {min_size:g} px inside)")
-    return np.array([cx0, cy0, cx1 - cx0, cy1 - cy0], dtype=np.float64)
 
 
 class TrackerEngine:

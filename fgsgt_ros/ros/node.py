@@ -50,8 +50,8 @@ from fgsgt_ros.ros import params as P
 from fgsgt_ros.ros.buffers import Frame, FrameRingBuffer, LatestFrameMailbox
 from fgsgt_ros.ros.conversions import (ConversionError, array_to_image, compressed_to_array,
                                        image_to_array)
-from fgsgt_ros.ros.engine import (BoxError, ModelLoadError, TrackerEngine, check_box_values,
-                                  draw_debug, validate_box)
+from fgsgt_ros.ros.engine import ModelLoadError, TrackerEngine, draw_debug
+from fgsgt_ros.tracker.base import InvalidBoxError, check_box_values, validate_box
 
 NODE_NAME = "fgsgt_tracker"
 _STATE_CODES = {"IDLE": TrackerStatus.STATE_IDLE, "TRACKING": TrackerStatus.STATE_TRACKING,
@@ -374,9 +374,10 @@ class TrackerNode(Node):
     # --- target (re)initialisation --------------------------------------------------------
     def _initialise(self, cx, cy, w, h, stamp_ns: int):
         """-> (success, message, frame or None, xywh or None). Never raises."""
+        requested = (cx - w / 2.0, cy - h / 2.0, w, h)  # centre/size -> xywh
         try:
-            check_box_values(cx, cy, w, h)
-        except BoxError as exc:
+            check_box_values(requested)
+        except InvalidBoxError as exc:
             return False, str(exc), None, None
         if stamp_ns == 0:
             frame = self.ring.latest()
@@ -392,8 +393,9 @@ class TrackerNode(Node):
                                f"send a zero stamp to use the latest frame"), None, None
         height, width = frame.image.shape[:2]
         try:
-            xywh = validate_box(cx, cy, w, h, width, height)
-        except BoxError as exc:
+            # at least 2 px inside: a sliver at the border is no target to track
+            xywh = validate_box(requested, width, height, min_inside=2.0)
+        except InvalidBoxError as exc:
             return False, str(exc), frame, None
         try:
             with self.engine.lock:

@@ -53,12 +53,8 @@ class TrackResult:
         return self._saliency
 
 
-def validate_box(box, width: int, height: int) -> np.ndarray:
-    """Check an xywh box against a ``width`` x ``height`` frame and clip it to the frame.
-
-    Raises InvalidBoxError if the box has not 4 finite numbers, a non-positive width/height, or no
-    overlap with the frame. A box partly outside is clipped to the part inside.
-    """
+def check_box_values(box) -> np.ndarray:
+    """The xywh box as 4 floats; InvalidBoxError unless all are finite and the size is positive."""
     try:
         b = np.asarray(box, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError) as exc:
@@ -66,12 +62,24 @@ def validate_box(box, width: int, height: int) -> np.ndarray:
     if b.shape != (4,):
         raise InvalidBoxError(f"box must be 4 numbers x, y, w, h; got {b.size} values")
     if not np.isfinite(b).all():
-        raise InvalidBoxError(f"box has NaN or infinite values: {b.tolist()}")
+        raise InvalidBoxError(f"box has a non-finite value (NaN or infinite): {b.tolist()}")
     if b[2] <= 0 or b[3] <= 0:
-        raise InvalidBoxError(f"box is empty (w={b[2]:g}, h={b[3]:g})")
+        raise InvalidBoxError(f"box size must be positive, got w={b[2]:g}, h={b[3]:g}")
+    return b
+
+
+def validate_box(box, width: int, height: int, min_inside: float = 0.0) -> np.ndarray:
+    """Check an xywh box against a ``width`` x ``height`` frame and clip it to the frame.
+
+    Raises InvalidBoxError if the box has not 4 finite numbers, a non-positive width/height, or
+    less than ``min_inside`` pixels (and at least some) of it (in width or height) inside the frame. A box partly
+    outside is clipped to the part inside.
+    """
+    b = check_box_values(box)
     clipped = clip_xywh(b, width, height)
-    if clipped[2] <= 0 or clipped[3] <= 0:
-        raise InvalidBoxError(f"box {b.tolist()} lies entirely outside the {width}x{height} frame")
+    if min(clipped[2], clipped[3]) <= 0 or min(clipped[2], clipped[3]) < min_inside:
+        inside = f"less than {min_inside:g} px inside" if min_inside > 0 else "no overlap"
+        raise InvalidBoxError(f"box {b.tolist()} lies outside the {width}x{height} frame ({inside})")
     return clipped
 
 

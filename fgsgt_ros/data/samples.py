@@ -39,6 +39,7 @@ import numpy as np
 from fgsgt_ros.boxes import cxcywh_to_xywh, iou_xywh, xywh_to_cxcywh
 from fgsgt_ros.data.sequence import Sequence
 from fgsgt_ros.model import anchors as anchor_lib
+from fgsgt_ros.tracker.siamese import context_size, crop_affine  # the tracker's crop geometry
 
 #: pysot's instance size: the search shift of REFERENCE.md (64 px) is given at this size
 REFERENCE_INSTANCE_SIZE = 255
@@ -85,38 +86,6 @@ class SampleConfig:
 
 # ---------------------------------------------------------------------------------------------
 # geometry
-
-
-def context_size(w: float, h: float, context_amount: float) -> float:
-    """Side of the square exemplar context region (SiamRPN++): sqrt((w + p)(h + p)), p = c(w + h)."""
-    p = context_amount * (w + h)
-    return math.sqrt((w + p) * (h + p))
-
-
-def crop_affine(image: np.ndarray, center: Tuple[float, float], size_xy: Tuple[float, float],
-                out_size: int, pad_value) -> np.ndarray:
-    """Crop a ``size_xy`` (w, h) region centred at continuous ``center`` and resize to ``out_size``.
-
-    The tracker's ``fgsgt_ros.tracker.siamese.crop_square`` generalised to a non-square region (the
-    scale augmentation stretches w and h independently); identical for square regions (tested).
-
-    Continuous coordinates (fgsgt_ros.boxes): pixel j covers [j, j+1). Outside the image the crop
-    is filled with ``pad_value`` (the frame mean, as the tracker does).
-    """
-    import cv2
-
-    sx = size_xy[0] / out_size
-    sy = size_xy[1] / out_size
-    # output pixel u (centre u + 0.5) -> continuous source cx + (u + 0.5 - out/2) * s -> cv2 coords -0.5
-    m = np.array([[sx, 0.0, center[0] + (0.5 - out_size / 2) * sx - 0.5],
-                  [0.0, sy, center[1] + (0.5 - out_size / 2) * sy - 0.5]], dtype=np.float64)
-    if np.ndim(pad_value) == 0:
-        border = (float(pad_value),) * 4
-    else:
-        border = tuple(float(v) for v in np.ravel(pad_value)) + (0.0,) * (4 - np.size(pad_value))
-    return cv2.warpAffine(image, m, (out_size, out_size),
-                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=border)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -40,7 +40,8 @@ full frame (float32 (H, W), zeros outside the crop) only when first read.
 
 from __future__ import annotations
 
-from typing import Dict, Optional
+import math
+from typing import Dict, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -52,25 +53,43 @@ from fgsgt_ros.tracker.base import (InvalidBoxError, LostMonitor, TrackResult, T
 from fgsgt_ros.tracker.config import TrackerConfig
 
 __all__ = ["SiameseTracker", "TrackResult", "TrackState", "InvalidBoxError", "crop_square",
-           "crop_to_frame"]
+           "crop_to_frame", "crop_affine", "context_size"]
+
+
+def context_size(w: float, h: float, context_amount: float) -> float:
+    """Side of the square exemplar context region (SiamRPN++): sqrt((w + p)(h + p)), p = c(w + h)."""
+    p = context_amount * (w + h)
+    return math.sqrt((w + p) * (h + p))
+
+
+def crop_affine(image: np.ndarray, center: Tuple[float, float], size_xy: Tuple[float, float],
+                out_size: int, pad_value) -> np.ndarray:
+    """Crop a ``size_xy`` (w, h) region centred at continuous ``center`` and resize to ``out_size``.
+
+    Training's scale augmentation stretches w and h independently; the tracker crops squares
+    (``crop_square``).
+
+    Continuous coordinates (fgsgt_ros.boxes): pixel j covers [j, j+1). Outside the image the crop
+    is filled with ``pad_value`` (the frame mean, as the tracker does).
+    """
+    sx = size_xy[0] / out_size
+    sy = size_xy[1] / out_size
+    # output pixel u (centre u + 0.5) -> continuous source cx + (u + 0.5 - out/2) * s -> cv2 coords -0.5
+    m = np.array([[sx, 0.0, center[0] + (0.5 - out_size / 2) * sx - 0.5],
+                  [0.0, sy, center[1] + (0.5 - out_size / 2) * sy - 0.5]], dtype=np.float64)
+    if np.ndim(pad_value) == 0:
+        border = (float(pad_value),) * 4
+    else:
+        border = tuple(float(v) for v in np.ravel(pad_value)) + (0.0,) * (4 - np.size(pad_value))
+    return cv2.warpAffine(image, m, (out_size, out_size),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=border)
 
 
 def crop_square(image: np.ndarray, center, side: float, out_size: int, fill) -> np.ndarray:
     """Square region of ``side`` frame pixels centred on ``center`` (continuous coords), resized to
     ``out_size`` x ``out_size``; parts outside the image take the value ``fill`` (per channel)."""
-    a = side / out_size
-    # dst pixel u (centre u + 0.5 in continuous coords) <- frame continuous x0 + (u + 0.5) a,
-    # i.e. frame pixel index x0 + (u + 0.5) a - 0.5
-    x0 = center[0] - side / 2.0
-    y0 = center[1] - side / 2.0
-    m = np.array([[a, 0.0, x0 + 0.5 * a - 0.5], [0.0, a, y0 + 0.5 * a - 0.5]], dtype=np.float64)
-    if np.ndim(fill) == 0:
-        border = float(fill)
-    else:
-        border = tuple(float(v) for v in fill)
-    return cv2.warpAffine(image, m, (out_size, out_size),
-                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=border)
+    return crop_affine(image, center, (side, side), out_size, fill)
 
 
 def crop_to_frame(crop_map: np.ndarray, region_xywh, frame_h: int, frame_w: int) -> np.ndarray:
@@ -176,9 +195,7 @@ class SiameseTracker:
         return t[None].to(self.device, dtype=torch.float32, non_blocking=True).contiguous()
 
     def _context(self) -> float:
-        w, h = self._size
-        c = self.cfg.context_amount * (w + h)
-        return float(np.sqrt((w + c) * (h + c)))
+        return context_size(self._size[0], self._size[1], self.cfg.context_amount)
 
     @staticmethod
     def _fill(image: np.ndarray):

@@ -23,9 +23,9 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fgsgt_ros.model.config import PRESETS  # noqa: E402
+from fgsgt_ros.model.registry import PRESETS  # noqa: E402
 from fgsgt_ros.model.loss import FGSGTLoss  # noqa: E402
-from fgsgt_ros.model.network import build_model  # noqa: E402
+from fgsgt_ros.model.registry import build_model  # noqa: E402
 from fgsgt_ros.model.profile import count_gflops, count_params  # noqa: E402
 
 HEADING = "## Network (issue 3)"

@@ -203,8 +203,10 @@ class PairDataset:
         self.exemplar_size = int(model_cfg.exemplar_size)
         self.instance_size = int(model_cfg.instance_size)
         self.preprocess = preprocess if preprocess is not None else default_preprocessor()
-        self.target = AnchorTarget(model_cfg.stride, model_cfg.anchor_ratios, model_cfg.anchor_scales,
-                                   model_cfg.score_size, cfg)
+        from fgsgt_ros.model.registry import family_of
+
+        # the loss targets of the model's family (anchor labels + saliency for FGSGT)
+        self.targets = family_of(model_cfg).make_target_builder(model_cfg, cfg)
         # keep only sequences with at least one present frame; remember the present frame indices
         self.sequences: List[Sequence] = []
         self.present: List[np.ndarray] = []
@@ -319,18 +321,30 @@ class PairDataset:
         if rng.random() < aug.polarity_prob:
             z, x = 255 - z, 255 - x
 
-        label_cls, label_loc, label_w = self.target(box, negative, rng)
-        sal = (np.zeros((1, self.instance_size, self.instance_size), np.float32) if negative
-               else saliency_mask(box, self.instance_size))
-        return {
-            "template": z[None], "search": x[None],
-            "label_cls": label_cls, "label_loc": label_loc, "label_loc_weight": label_w,
-            "saliency": sal, "target_box": box.astype(np.float32),
-            "negative": np.bool_(negative),
-        }
+        info = {"category": getattr(self.sequences[sj], "category", None)}
+        sample = {"template": z[None], "search": x[None], "negative": np.bool_(negative)}
+        sample.update(self.targets(box, negative, rng, info))
+        return sample
 
 
-TARGET_KEYS = ("label_cls", "label_loc", "label_loc_weight", "saliency", "target_box")
+#: Keys of a sample that are not loss targets (the trainer sends every other key to the loss).
+INPUT_KEYS = ("template", "search", "negative")
+
+
+def anchor_targets(model_cfg, sample_cfg: SampleConfig):
+    """The FGSGT family's target builder: anchor labels, regression targets, saliency mask and the
+    target box (the contract of ``fgsgt_ros.model.loss.FGSGTLoss``)."""
+    anchors = AnchorTarget(model_cfg.stride, model_cfg.anchor_ratios, model_cfg.anchor_scales,
+                           model_cfg.score_size, sample_cfg)
+    size = int(model_cfg.instance_size)
+
+    def build(box: np.ndarray, negative: bool, rng: np.random.Generator, info=None):
+        label_cls, label_loc, label_w = anchors(box, negative, rng)
+        sal = (np.zeros((1, size, size), np.float32) if negative else saliency_mask(box, size))
+        return {"label_cls": label_cls, "label_loc": label_loc, "label_loc_weight": label_w,
+                "saliency": sal, "target_box": np.asarray(box, np.float32)}
+
+    return build
 
 
 def to_model_input(batch_images):

@@ -27,6 +27,9 @@ class Sequence:
     groundtruth: np.ndarray
     attributes: Dict[str, np.ndarray] = field(default_factory=dict)
     tags: List[str] = field(default_factory=list)
+    #: object class of the target ("person", "vehicle", "animal", ...) where known, e.g. from the
+    #: generator; MMNet's auxiliary classification branch trains on it
+    category: Optional[str] = None
 
     def __post_init__(self) -> None:
         self.groundtruth = np.asarray(self.groundtruth, dtype=np.float64).reshape(-1, 4)

@@ -2,7 +2,9 @@
 
 A checkpoint is a ``torch.save`` dict with only plain types (loadable with weights_only=True):
     {'format': 'fgsgt_ros.model', 'version': FORMAT_VERSION, 'preset': cfg.name,
-     'config': cfg.to_dict(), 'state_dict': {...}, 'extra': {...}}
+     'family': 'fgsgt' | 'siamffn' | ..., 'config': cfg.to_dict(), 'state_dict': {...},
+     'extra': {...}}
+(a file without 'family' is an FGSGT-family checkpoint: the key came with the other families).
 ``load_checkpoint`` rebuilds the model from the stored config (not from the preset table, so a
 checkpoint survives preset changes) and raises ``CheckpointError`` with a clear message for a
 missing, corrupt, foreign, newer-version or mismatched file.
@@ -15,8 +17,7 @@ from typing import Any, Dict, Optional, Tuple
 
 import torch
 
-from .config import ModelConfig
-from .network import FGSGTNet, build_model
+from .registry import family_of, get_family
 
 FORMAT = "fgsgt_ros.model"
 FORMAT_VERSION = 1
@@ -26,15 +27,18 @@ class CheckpointError(RuntimeError):
     """The file is not a usable FGSGT checkpoint (message says why)."""
 
 
-def save_checkpoint(path, model: FGSGTNet, cfg: ModelConfig,
-                    extra: Optional[Dict[str, Any]] = None) -> None:
-    """Write ``model``'s weights with its config; ``extra`` must hold plain Python/tensor data."""
-    if not isinstance(cfg, ModelConfig):
-        raise TypeError("save_checkpoint needs the ModelConfig the model was built from")
+def save_checkpoint(path, model, cfg, extra: Optional[Dict[str, Any]] = None) -> None:
+    """Write ``model``'s weights with its config (of any registered family); ``extra`` must hold
+    plain Python/tensor data."""
+    try:
+        family = family_of(cfg)
+    except TypeError:
+        raise TypeError("save_checkpoint needs the model config the model was built from") from None
     payload = {
         "format": FORMAT,
         "version": FORMAT_VERSION,
         "preset": cfg.name,
+        "family": family.name,
         "config": cfg.to_dict(),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "extra": dict(extra or {}),
@@ -44,7 +48,7 @@ def save_checkpoint(path, model: FGSGTNet, cfg: ModelConfig,
     os.replace(tmp, path)  # never leave a half-written checkpoint behind
 
 
-def load_checkpoint(path, device="cpu") -> Tuple[FGSGTNet, ModelConfig, Dict[str, Any]]:
+def load_checkpoint(path, device="cpu") -> Tuple[Any, Any, Dict[str, Any]]:
     """Rebuild the model from the file alone -> (model in eval mode on ``device``, cfg, extra)."""
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -62,10 +66,15 @@ def load_checkpoint(path, device="cpu") -> Tuple[FGSGTNet, ModelConfig, Dict[str
         raise CheckpointError(f"{path} has checkpoint format version {version!r}; this code "
                               f"reads versions up to {FORMAT_VERSION}")
     try:
-        cfg = ModelConfig.from_dict(payload["config"])
+        family = get_family(payload.get("family", "fgsgt"))
+    except ValueError as exc:
+        raise CheckpointError(f"{path} holds a model family this code does not know: {exc}") \
+            from None
+    try:
+        cfg = family.config_type.from_dict(payload["config"])
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path} carries an invalid model config: {exc}") from exc
-    model = build_model(cfg)
+    model = family.build(cfg)
     state = payload.get("state_dict")
     if not isinstance(state, dict):
         raise CheckpointError(f"{path} has no state_dict")

@@ -7,8 +7,8 @@ import argparse
 
 def _cmd_info(args) -> int:
     from fgsgt_ros.cli import UserError
-    from .config import get_preset
-    from .network import build_model
+    from .registry import get_preset
+    from .registry import build_model
     from .profile import count_gflops, count_params
 
     try:
@@ -45,7 +45,7 @@ def _cmd_export(args) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from .config import PRESETS
+    from .registry import PRESETS
     from .export import OPSET
 
     p = subparsers.add_parser("model-info", help="parameters and GFLOPs of a model preset")

@@ -31,7 +31,7 @@ class TrackerBuildError(ValueError):
 
 
 def _preset_names():
-    from fgsgt_ros.model.config import PRESETS
+    from fgsgt_ros.model.registry import PRESETS
     return list(PRESETS)
 
 
@@ -120,8 +120,7 @@ def load_model(spec: str = DEFAULT_TRACKER, *, device: str = "cpu",
         if shipped.is_file():
             path = shipped
         elif allow_untrained:
-            from fgsgt_ros.model.config import get_preset
-            from fgsgt_ros.model.network import build_model
+            from fgsgt_ros.model.registry import build_model, get_preset
             if expect_preset is not None and expect_preset != spec:
                 raise TrackerBuildError(f"preset {spec!r} is not {expect_preset!r}")
             cfg = get_preset(spec)
@@ -152,7 +151,8 @@ def load_model(spec: str = DEFAULT_TRACKER, *, device: str = "cpu",
 
 
 def build_tracker(spec: str = DEFAULT_TRACKER, *, tracker_cfg: Optional[TrackerConfig] = None,
-                  device: str = "cpu", allow_untrained: bool = False):
+                  device: str = "cpu", allow_untrained: bool = False,
+                  expect_preset: Optional[str] = None, loaded: Optional[LoadedModel] = None):
     """Build a tracker from a short specification.
 
     ``spec`` is one of:
@@ -167,6 +167,9 @@ def build_tracker(spec: str = DEFAULT_TRACKER, *, tracker_cfg: Optional[TrackerC
     ``tracker_cfg``: hyperparameters; when None, a checkpoint's ``extra["tracker_config"]`` (a dict of
     TrackerConfig fields, e.g. the LOST thresholds of ``fgsgt calibrate --write``) over
     ``TrackerConfig()`` is used.
+    ``expect_preset``: refuse a checkpoint holding another model preset. ``loaded``: a network
+    already loaded for this spec (``load_model``), reused instead of loading it again (how
+    ``TrackingSession`` rebuilds its tracker with new settings).
     Raises TrackerBuildError (a ValueError) with a one-line reason.
     """
     from fgsgt_ros.tracker.peers import PEERS, OpenCVTracker
@@ -180,10 +183,13 @@ def build_tracker(spec: str = DEFAULT_TRACKER, *, tracker_cfg: Optional[TrackerC
         except RuntimeError as exc:
             raise TrackerBuildError(str(exc)) from exc
 
-    from fgsgt_ros.tracker.siamese import SiameseTracker
+    from fgsgt_ros.model.registry import family_of
 
-    loaded = load_model(spec, device=device, allow_untrained=allow_untrained)
+    if loaded is None:
+        loaded = load_model(spec, device=device, allow_untrained=allow_untrained,
+                            expect_preset=expect_preset)
     if tracker_cfg is None:
         tracker_cfg = loaded.tracker_config
-    return SiameseTracker(loaded.model, loaded.model_cfg, tracker_cfg, device=device,
-                          name=loaded.name)
+    # the tracker class (and its decoding) comes with the network's family
+    return family_of(loaded.model_cfg).make_tracker(loaded.model, loaded.model_cfg, tracker_cfg,
+                                                    device=device, name=loaded.name)

@@ -41,16 +41,16 @@ full frame (float32 (H, W), zeros outside the crop) only when first read.
 from __future__ import annotations
 
 import math
-from typing import Dict, Optional, Tuple
+from typing import Optional, Tuple
 
 import cv2
 import numpy as np
 import torch
 
-from fgsgt_ros.model.anchors import anchor_grid, decode
 from fgsgt_ros.tracker.base import (InvalidBoxError, LostMonitor, TrackResult, TrackState,
                                     as_uint8_image, validate_box)
 from fgsgt_ros.tracker.config import TrackerConfig
+from fgsgt_ros.tracker.decoding import AnchorDecoder
 
 __all__ = ["SiameseTracker", "TrackResult", "TrackState", "InvalidBoxError", "crop_square",
            "crop_to_frame", "crop_affine", "context_size"]
@@ -119,14 +119,16 @@ class SiameseTracker:
 
     Args:
         model: the network (``fgsgt_ros.model.network.FGSGTNet`` or anything with that interface).
-        model_cfg: provides ``exemplar_size``, ``instance_size``, ``stride``, ``anchor_ratios``,
-            ``anchor_scales`` (``score_size`` is read from the network output).
+        model_cfg: provides ``exemplar_size`` and ``instance_size`` (and, for the default anchor
+            decoder, ``stride``, ``anchor_ratios``, ``anchor_scales``).
         tracker_cfg: hyperparameters (``TrackerConfig()`` defaults when None).
         device: torch device string, e.g. "cpu" or "cuda:0".
+        decoder: network output -> ``decoding.Candidates`` (default: SiamRPN++ anchors); other
+            heads (anchor-free, ...) plug in here and share the rest of the tracking loop.
     """
 
     def __init__(self, model, model_cfg, tracker_cfg: Optional[TrackerConfig] = None,
-                 device: str = "cpu", name: Optional[str] = None) -> None:
+                 device: str = "cpu", name: Optional[str] = None, decoder=None) -> None:
         self.cfg = tracker_cfg or TrackerConfig()
         self.model_cfg = model_cfg
         self.device = torch.device(device)
@@ -134,7 +136,7 @@ class SiameseTracker:
         if hasattr(self.model, "eval"):
             self.model.eval()
         self.name = name or getattr(model_cfg, "name", "siamese")
-        self._grids: Dict[int, tuple] = {}
+        self.decoder = decoder if decoder is not None else AnchorDecoder.from_model_cfg(model_cfg)
         self._monitor = LostMonitor(self.cfg.lost_threshold, self.cfg.lost_frames,
                                     self.cfg.recover_threshold)
         self._center = np.zeros(2)
@@ -176,16 +178,6 @@ class SiameseTracker:
             self._center, self._size = b[:2] + b[2:] / 2.0, b[2:].copy()
 
     # ------------------------------------------------------------------ helpers
-    def _grid(self, score_size: int):
-        if score_size not in self._grids:
-            mc = self.model_cfg
-            anchors = anchor_grid(mc.stride, mc.anchor_ratios, mc.anchor_scales, score_size)
-            n_anchor = len(anchors) // (score_size * score_size)
-            hann = np.hanning(score_size)
-            window = np.tile(np.outer(hann, hann).ravel(), n_anchor)
-            self._grids[score_size] = (anchors.astype(np.float64), window)
-        return self._grids[score_size]
-
     def _to_tensor(self, crop: np.ndarray) -> torch.Tensor:
         t = torch.from_numpy(crop)
         if crop.ndim == 2:
@@ -237,13 +229,8 @@ class SiameseTracker:
             s_x *= cfg.reacquire_scale
         scale = mc.instance_size / s_x  # crop pixels per frame pixel
         x = crop_square(image, self._center, s_x, mc.instance_size, self._fill(image))
-        cls, loc, sal = self.model.track(self._to_tensor(x))
-
-        score_size = cls.shape[-1]
-        anchors, window = self._grid(score_size)
-        logits = cls[0].reshape(2, -1).double().cpu().numpy()
-        score = 1.0 / (1.0 + np.exp(np.clip(logits[0] - logits[1], -50, 50)))
-        pred = decode(loc[0].reshape(4, -1).double().cpu().numpy(), anchors)
+        cand = self.decoder(self.model.track(self._to_tensor(x)))
+        score, pred, window = cand.score, cand.boxes, cand.window
 
         # scale / aspect-ratio change penalty (in crop pixels)
         target_w, target_h = self._size * scale
@@ -268,10 +255,9 @@ class SiameseTracker:
             self._center, self._size = center, size
         state = self._monitor.step(best_score)
 
-        sal_crop = None
+        sal_crop = cand.saliency
         fn = None
-        if sal is not None:
-            sal_crop = np.clip(sal[0, 0].float().cpu().numpy(), 0.0, 1.0)
+        if sal_crop is not None:
             fn = (lambda m=sal_crop, r=region: crop_to_frame(m, r, frame_h, frame_w))
         return TrackResult(box=self.box, score=best_score, state=state,
                            frame_size=(frame_h, frame_w), saliency_crop=sal_crop,

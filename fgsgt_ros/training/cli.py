@@ -24,7 +24,7 @@ def register(subparsers) -> None:
         "train", help="train a tracker network (CPU, GPU or torchrun multi-GPU)",
         description="Train a model preset on one or more datasets. Defaults come from the "
                     "--schedule preset (fgsgt_ros/training/config.py); flags override them.")
-    p.add_argument("--preset", required=True, help="model preset (fgsgt_ros.model.config.PRESETS)")
+    p.add_argument("--preset", required=True, help="model preset of any family (fgsgt_ros.model.registry.PRESETS)")
     p.add_argument("--schedule", default="siamrpnpp", choices=sorted(TRAIN_PRESETS),
                    help="training preset (default: %(default)s, the SiamRPN++ recipe)")
     p.add_argument("--data", required=True, type=Path, action="append",
@@ -81,7 +81,7 @@ def load_sequences(paths, fmt: str):
 
 def run(args: argparse.Namespace) -> int:
     from fgsgt_ros.cli import UserError
-    from fgsgt_ros.model.config import get_preset as get_model_preset
+    from fgsgt_ros.model.registry import get_preset as get_model_preset
 
     try:
         model_cfg = get_model_preset(args.preset)

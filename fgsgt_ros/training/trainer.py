@@ -27,7 +27,7 @@ import torch
 import torch.distributed as dist
 import torch.nn as nn
 
-from fgsgt_ros.data.samples import TARGET_KEYS, PairDataset, to_model_input
+from fgsgt_ros.data.samples import INPUT_KEYS, PairDataset, to_model_input
 from fgsgt_ros.data.sequence import Sequence
 from fgsgt_ros.training.config import TrainConfig
 
@@ -101,8 +101,7 @@ class Trainer:
     def __init__(self, model_cfg, train_cfg: TrainConfig, sequences: List[Sequence], out_dir: Path,
                  device: str = "auto", preprocess: Optional[Callable] = None, progress: bool = True,
                  model: Optional[nn.Module] = None):
-        from fgsgt_ros.model.loss import FGSGTLoss
-        from fgsgt_ros.model.network import build_model
+        from fgsgt_ros.model.registry import family_of
 
         self.model_cfg = model_cfg
         self.cfg = train_cfg
@@ -116,8 +115,9 @@ class Trainer:
             torch.cuda.set_device(self.device)
         self.progress = progress and self.dist.is_main
         torch.manual_seed(train_cfg.seed)  # identical initial weights on every rank
-        self.model = (model if model is not None else build_model(model_cfg)).to(self.device)
-        self.loss_fn = FGSGTLoss(model_cfg)
+        family = family_of(model_cfg)  # the loss and the network come from the model's family
+        self.model = (model if model is not None else family.build(model_cfg)).to(self.device)
+        self.loss_fn = family.make_loss(model_cfg)
         if hasattr(self.loss_fn, "to"):
             self.loss_fn = self.loss_fn.to(self.device)
         self.dataset = PairDataset(sequences, model_cfg, train_cfg.sample, train_cfg.samples_per_epoch,
@@ -217,7 +217,7 @@ class Trainer:
         dev = self.device
         z = to_model_input(batch["template"].to(dev, non_blocking=True))
         x = to_model_input(batch["search"].to(dev, non_blocking=True))
-        targets = {k: batch[k].to(dev, non_blocking=True) for k in TARGET_KEYS}
+        targets = {k: v.to(dev, non_blocking=True) for k, v in batch.items() if k not in INPUT_KEYS}
         with torch.autocast(device_type=dev.type, enabled=self.use_amp):
             outputs = self.wrapped(z, x)
         outputs = _to_float(outputs)

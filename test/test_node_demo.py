@@ -45,3 +45,23 @@ def test_demo_with_unusable_source_fails_with_one_line(tmp_path):
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == [
         f"fgsgt demo: error: --source {tmp_path / 'missing'} does not exist"]
+
+
+def test_demo_node_start_failure_is_one_line_and_leaves_no_temp_files(tmp_path, ros_domain_id):
+    """A node that cannot start (missing checkpoint): exit 2 with one error line naming the cause,
+    no C++ abort ("terminate called without an active exception") from the client's spin thread,
+    and no fgsgt_params_*.yaml left in the temp folder."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = dict(os.environ, FGSGT_DEMO_DOMAIN=str(ros_domain_id), TMPDIR=str(tmp))
+    missing = tmp_path / "missing.pt"
+    r = subprocess.run([sys.executable, "-m", "fgsgt_ros.ros.demo", "--frames", "5",
+                        "--checkpoint", str(missing), "--out", str(tmp_path / "o")],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 2, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "terminate called" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("fgsgt demo: error: the tracker node did not start: ")
+    assert str(missing) in lines[0] and "not found" in lines[0] and "[FATAL]" not in lines[0]
+    assert list(tmp.glob("fgsgt_params_*")) == []

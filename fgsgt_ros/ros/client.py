@@ -74,6 +74,7 @@ class NodeProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        self.params_path.unlink(missing_ok=True)  # the temporary params file start_node wrote
         return self.proc.returncode
 
 
@@ -283,6 +284,9 @@ class TrackerClient:
         self.executor.shutdown(timeout_sec=1.0)
         self.node.destroy_node()
         self.context.try_shutdown()
+        # Join the spin thread: a process that exits while it is still inside rclpy's wait
+        # aborts with "terminate called without an active exception".
+        self._thread.join(timeout=5.0)
 
 
 @dataclass

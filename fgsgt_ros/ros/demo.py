@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import random
+import re
 import sys
 import time
 from pathlib import Path
@@ -103,6 +104,14 @@ def _read_stamps(path: Path) -> Dict[int, int]:
     return out
 
 
+def _last_log_line(log: str) -> str:
+    """The last non-empty line of a node log without rclpy's "[LEVEL] [time] [name]: " prefix."""
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    if not lines:
+        return "no output"
+    return re.sub(r"^(\[[^\]]*\]\s*)+:?\s*", "", lines[-1]) or lines[-1]
+
+
 def _stamp_ns(header) -> int:
     return int(header.stamp.sec) * 1_000_000_000 + int(header.stamp.nanosec)
 
@@ -145,9 +154,8 @@ def run(args) -> int:
         try:
             client.wait_ready(120, node)
         except RuntimeError:
-            last = [l for l in node.log().splitlines() if l.strip()]
-            raise DemoError("the tracker node did not start: " + (last[-1] if last else "?")) \
-                from None
+            raise DemoError(f"the tracker node did not start: {_last_log_line(node.log())} "
+                            f"(log: {out / 'node.log'})") from None
         import subprocess
 
         player_log = open(out / "player.log", "w")

@@ -4,7 +4,9 @@
   frame. A frame overwritten before the worker took it is dropped and counted, never queued, so the
   node's latency stays at one inference however fast frames arrive.
 - ``FrameRingBuffer``: the last N received frames by stamp, so ``init_target`` can initialise on the
-  frame a user drew the box on, even if newer frames have been processed since.
+  frame a user drew the box on, even if newer frames have been processed since. Bounded in frames
+  and in bytes (the newest frame is always kept), so a stream of large frames cannot make it hold
+  N times the largest frame.
 """
 
 from __future__ import annotations
@@ -63,21 +65,38 @@ class LatestFrameMailbox:
 
 
 class FrameRingBuffer:
-    """The last ``capacity`` frames, looked up by exact header stamp."""
+    """The last ``capacity`` frames, looked up by exact header stamp, holding at most ``max_bytes``
+    of image data (None: no byte bound); the oldest frames go first, the newest always stays."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, max_bytes: Optional[int] = None) -> None:
         if capacity < 1:
             raise ValueError(f"frame buffer capacity must be >= 1, got {capacity}")
+        if max_bytes is not None and max_bytes < 1:
+            raise ValueError(f"frame buffer byte limit must be >= 1, got {max_bytes}")
         self.capacity = int(capacity)
+        self.max_bytes = None if max_bytes is None else int(max_bytes)
         self._frames: "OrderedDict[int, Frame]" = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def add(self, frame: Frame) -> None:
         with self._lock:
-            self._frames.pop(frame.stamp_ns, None)  # same stamp twice: keep the newest copy
+            old = self._frames.pop(frame.stamp_ns, None)  # same stamp twice: keep the newest copy
+            if old is not None:
+                self._bytes -= old.image.nbytes
             self._frames[frame.stamp_ns] = frame
-            while len(self._frames) > self.capacity:
-                self._frames.popitem(last=False)
+            self._bytes += frame.image.nbytes
+            while len(self._frames) > self.capacity or (
+                    self.max_bytes is not None and self._bytes > self.max_bytes
+                    and len(self._frames) > 1):
+                _, dropped = self._frames.popitem(last=False)
+                self._bytes -= dropped.image.nbytes
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of image data held."""
+        with self._lock:
+            return self._bytes
 
     def latest(self) -> Optional[Frame]:
         with self._lock:
@@ -98,6 +117,7 @@ class FrameRingBuffer:
     def clear(self) -> None:
         with self._lock:
             self._frames.clear()
+            self._bytes = 0
 
     def __len__(self) -> int:
         with self._lock:

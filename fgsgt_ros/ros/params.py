@@ -22,6 +22,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from fgsgt_ros.ros.conversions import MAX_PIXELS as _MAX_PIXELS
+
 
 def _f(default, description: str, *, choices: Sequence[str] = (), range: Tuple = (),
        read_only: bool = True):
@@ -71,6 +73,16 @@ class NodeConfig:
     log_throttle_s: float = _f(2.0, "Minimum seconds between repeated warnings of one kind "
                                "(bad frames are still all counted).", range=(0.0, 3600.0, 0.0),
                                read_only=False)
+    max_image_pixels: int = _f(
+        _MAX_PIXELS, "Largest frame accepted, in pixels (width*height), raw or compressed; a "
+        "compressed image's PNG/JPEG header is checked against it before decoding.",
+        range=(1, 1 << 30, 1), read_only=False)
+    frame_buffer_max_mb: float = _f(
+        256.0, "Byte bound of the stamped-init frame buffer in MiB (oldest frames go first; the "
+        "newest frame is always kept).", range=(1.0, 65536.0, 0.0))
+    stale_input_s: float = _f(
+        2.0, "Seconds without a valid input frame after which status and /diagnostics report the "
+        "input as stale.", range=(0.1, 3600.0, 0.0), read_only=False)
 
 
 @dataclass

@@ -88,6 +88,27 @@ def test_rosbag2_recording_is_republished(tmp_path, rclpy_context, ros_process, 
         np.testing.assert_array_equal(image_to_array(msg), frame)
 
 
+def test_bag_frames_keep_their_recorded_stamps_and_frame_id_unless_restamped(
+        tmp_path, rclpy_context, ros_process):
+    t0 = 1_600_000_000_123_000_000  # a recording from the past
+    bag = write_bag(tmp_path / "bag", _frames(), topic="/flir/image_raw", frame_id="flir_optical",
+                    rate=10.0, t0_ns=t0)
+    got, player = _receive(rclpy_context, ros_process, [bag, "--rate", "30"])
+    assert player.proc.returncode == 0, player.output()
+    assert [m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for _, m in got] == \
+        [t0 + i * 100_000_000 for i in range(N)]
+    assert {m.header.frame_id for _, m in got} == {"flir_optical"}
+
+    t_start = time.time_ns()
+    got, player = _receive(rclpy_context, ros_process,
+                           [bag, "--rate", "30", "--restamp", "--frame-id", "cam0"])
+    assert player.proc.returncode == 0, player.output()
+    assert len(got) == N
+    for t_recv, msg in got:
+        assert t_start <= msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec <= t_recv
+        assert msg.header.frame_id == "cam0"
+
+
 def test_player_can_publish_compressed_png(tmp_path, rclpy_context, ros_process):
     folder = tmp_path / "seq"
     frames = _frames()

@@ -9,11 +9,16 @@ SOURCE is one of
   (default: the first image topic) are decoded and republished.
 
 Frames are published on ``--topic`` (default ``image``, relative: use ``-r``-style namespaces via
-``--namespace``) at ``--rate`` Hz with real stamps (now, wall clock) and ``--frame-id``, with
-sensor-data QoS (best effort) unless ``--reliable``. The player waits for a subscriber first
-(``--wait-subscribers``), so nothing is lost while the tracker starts. ``--stamps-out FILE`` writes
-``index,stamp_ns`` per published frame, so a tool can match the tracker's outputs (which carry the
-input header) back to frame numbers and ground truth.
+``--namespace``) at ``--rate`` Hz with sensor-data QoS (best effort) unless ``--reliable``. Folder and
+video frames get real stamps (now, wall clock) and ``--frame-id`` (default ``thermal``). Bag frames
+keep their recorded header (stamp and frame_id), as ``ros2 bag play`` does, so outputs match the
+recording and its TF frames; ``--restamp`` stamps them with the wall clock instead and ``--frame-id``
+replaces their frame_id. (Recorded stamps lie in the past: the node's latency figures then measure
+the recording's age; replay with sim time, or restamp, to measure latency.) The player waits for a
+subscriber first (``--wait-subscribers``), so nothing is lost while the tracker starts.
+``--stamps-out FILE`` writes ``index,stamp_ns`` per published frame, so a tool can match the
+tracker's outputs (which carry the input header) back to frame numbers and ground truth (with
+``--loop``, a bag's recorded stamps repeat: add ``--restamp``).
 """
 
 from __future__ import annotations
@@ -56,6 +61,10 @@ def source_kind(path: Path) -> str:
                       f"({', '.join(BAG_SUFFIXES)})")
 
 
+#: Recorded header of a bag frame: (stamp in ns, frame_id); None for folder and video frames.
+Recorded = Optional[Tuple[int, str]]
+
+
 def folder_frames(path: Path) -> Iterator[np.ndarray]:
     import cv2
 
@@ -85,8 +94,10 @@ def video_frames(path: Path, mono: bool = False) -> Iterator[np.ndarray]:
         cap.release()
 
 
-def bag_frames(path: Path, topic: Optional[str] = None) -> Iterator[np.ndarray]:
-    """Decoded frames of one image topic of a rosbag2 recording (via the rosbags library)."""
+def bag_frames(path: Path, topic: Optional[str] = None
+               ) -> Iterator[Tuple[np.ndarray, Tuple[int, str]]]:
+    """Decoded frames of one image topic of a rosbag2 recording (via the rosbags library), each
+    with its recorded header (stamp in ns, frame_id)."""
     try:
         from rosbags.highlevel import AnyReader
         from rosbags.typesys import Stores, get_typestore
@@ -108,28 +119,31 @@ def bag_frames(path: Path, topic: Optional[str] = None) -> Iterator[np.ndarray]:
         conns = [c for c in conns if c.topic == first]
         for conn, _t, raw in reader.messages(connections=conns):
             msg = reader.deserialize(raw, conn.msgtype)
+            recorded = (int(msg.header.stamp.sec) * 1_000_000_000 + int(msg.header.stamp.nanosec),
+                        str(msg.header.frame_id))
             try:
                 if conn.msgtype.endswith("CompressedImage"):
-                    yield compressed_to_array(msg)
+                    yield compressed_to_array(msg), recorded
                 else:
-                    yield image_to_array(msg)
+                    yield image_to_array(msg), recorded
             except ConversionError as exc:
                 print(f"fgsgt_player: skipping a bad frame in {first}: {exc}", file=sys.stderr)
 
 
 def open_source(path: Path, bag_topic: Optional[str] = None, mono: bool = False
-                ) -> Tuple[str, Iterator[np.ndarray]]:
+                ) -> Tuple[str, Iterator[Tuple[np.ndarray, Recorded]]]:
+    """(kind, frames): each frame with its recorded header (bags) or None."""
     kind = source_kind(path)
     if kind == "bag":
         return kind, bag_frames(path, bag_topic)
-    if kind == "video":
-        return kind, video_frames(path, mono)
-    return kind, folder_frames(path)
+    frames = video_frames(path, mono) if kind == "video" else folder_frames(path)
+    return kind, ((image, None) for image in frames)
 
 
 def write_bag(path: Path, frames, topic: str = "/camera/image", frame_id: str = "thermal",
-              rate: float = 30.0, compressed: bool = False) -> Path:
-    """Record ``frames`` into a rosbag2 (sqlite3) folder with the rosbags library (tests, tools)."""
+              rate: float = 30.0, compressed: bool = False, t0_ns: Optional[int] = None) -> Path:
+    """Record ``frames`` into a rosbag2 (sqlite3) folder with the rosbags library (tests, tools);
+    stamps start at ``t0_ns`` (default: now) and are ``1/rate`` apart."""
     import cv2
     from rosbags.rosbag2 import Writer
     from rosbags.typesys import Stores, get_typestore
@@ -144,7 +158,7 @@ def write_bag(path: Path, frames, topic: str = "/camera/image", frame_id: str = 
     msgtype = "sensor_msgs/msg/CompressedImage" if compressed else "sensor_msgs/msg/Image"
     with Writer(path, version=8) as writer:
         conn = writer.add_connection(topic, msgtype, typestore=store)
-        t0 = time.time_ns()
+        t0 = time.time_ns() if t0_ns is None else int(t0_ns)
         for i, frame in enumerate(frames):
             ns = t0 + int(i * 1e9 / rate)
             header = Header(stamp=Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000),
@@ -172,7 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=float, default=10.0, help="frames per second (default %(default)s)")
     p.add_argument("--topic", default="image", help="topic to publish (default %(default)s)")
     p.add_argument("--namespace", default="", help="ROS namespace of the player node")
-    p.add_argument("--frame-id", default="thermal", help="header frame_id (default %(default)s)")
+    p.add_argument("--frame-id", default=None,
+                   help="header frame_id (default: a bag's recorded one, else thermal)")
+    p.add_argument("--restamp", action="store_true",
+                   help="bags: stamp frames with the wall clock instead of their recorded stamps")
     p.add_argument("--reliable", action="store_true",
                    help="publish reliably (default: sensor-data QoS, best effort)")
     p.add_argument("--compressed", action="store_true",
@@ -250,13 +267,18 @@ def main(argv=None) -> int:
 
     try:
         next_t = time.monotonic()
-        for image in frame_stream():
+        for image, recorded in frame_stream():
             if stop["flag"] or (args.max_frames and count >= args.max_frames):
                 break
             delay = next_t - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            header = make_header(frame_id=args.frame_id)
+            if recorded is not None and not args.restamp:
+                header = make_header(recorded[0], frame_id=recorded[1])
+            else:
+                header = make_header(frame_id=recorded[1] if recorded else "thermal")
+            if args.frame_id is not None:
+                header.frame_id = args.frame_id
             msg = (array_to_compressed(image, header, "png") if args.compressed
                    else array_to_image(image, header))
             pub.publish(msg)

@@ -10,8 +10,9 @@ service, and measures:
 - latency p50/p99 from the image stamp to the receipt of the matching detection;
 - the node's resident memory (VmRSS) after warm-up and at the end, and its slope over the run;
 - the node's own timers (from /diagnostics): conversion, AGC, tracker (crop + network + decode),
-  network alone, publishing; the node overhead share = (conversion + AGC + publishing) / total.
-Baseline measured in the same run: the tracker alone (AGC + update, no ROS) on the same frames.
+  publishing; the node overhead share = (conversion + AGC + publishing) / total.
+Baseline measured in the same run: the node's TrackingSession alone (AGC + update, no ROS) on the
+same frames.
 
 Without the shipped checkpoint (a checkout before training) the same preset with random weights
 is used and reported as such: timing does not depend on the weight values.
@@ -69,23 +70,24 @@ def resolve_checkpoint(spec: str, tmp: Path) -> tuple:
 
 
 def baseline(checkpoint: str, frames, boxes, n: int = 150, threads: int = 0) -> float:
-    """ms per frame of AGC + tracker.update without ROS (same frames, same process count)."""
+    """ms per frame of the node's TrackingSession (AGC + tracker.update) without ROS (same
+    frames, same process count)."""
     import torch
 
-    from fgsgt_ros.ros.engine import TrackerEngine
     from fgsgt_ros.tracker.config import TrackerConfig
+    from fgsgt_ros.tracker.session import TrackingSession
     from fgsgt_ros.tracker.thermal import ThermalConfig
 
-    eng = TrackerEngine(checkpoint, "", "cpu", "fp32", TrackerConfig(), ThermalConfig(),
-                        num_threads=threads)
-    eng.init(eng.preprocess(frames[0]), boxes[0])
+    session = TrackingSession(checkpoint, tracker_cfg=TrackerConfig(), thermal_cfg=ThermalConfig(),
+                              device="cpu", num_threads=threads)
+    session.init(frames[0], boxes[0])
     for i in range(10):
-        eng.update(eng.preprocess(frames[i % len(frames)]))
+        session.step(frames[i % len(frames)])
     t0 = time.perf_counter()
     for i in range(n):
-        eng.update(eng.preprocess(frames[(i + 10) % len(frames)]))
+        session.step(frames[(i + 10) % len(frames)])
     ms = (time.perf_counter() - t0) / n * 1e3
-    del eng
+    del session
     torch.set_num_threads(os.cpu_count() or 1)
     return ms
 
@@ -260,7 +262,6 @@ def main(argv=None) -> int:
         "rss_slope_mb_per_min": slope, "rss_slope_second_half_mb_per_min": slope2,
         "timing_ms": f, "node_overhead_ms": node_ms,
         "node_overhead_share": node_ms / total if total else None,
-        "outside_network_share": (total - f["time_network_ms"]) / total if total else None,
         "baseline_tracker_alone_ms": base_ms,
         "state_share_tracking": states.count("TRACKING") / max(1, len(states)),
     }
@@ -275,8 +276,8 @@ def main(argv=None) -> int:
 | machine load (1-min load average at the end, 2 cores) | {res['load_average_1min_end']:.1f} |
 | latency stamp -> detection received (client) | p50 {res['latency_ms_p50']:.1f} ms, p99 {res['latency_ms_p99']:.1f} ms |
 | latency stamp -> results published (node) | p50 {res['node_latency_ms_p50']:.1f} ms, p99 {res['node_latency_ms_p99']:.1f} ms |
-| per-frame time (node timers) | total {total:.1f} ms = conversion {f['time_convert_ms']:.2f} + AGC {f['time_preprocess_ms']:.2f} + tracker {f['time_tracker_ms']:.1f} (network {f['time_network_ms']:.1f}) + publishing {f['time_publish_ms']:.2f} |
-| node overhead (conversion + AGC + publishing) | {node_ms:.2f} ms = {100 * res['node_overhead_share']:.1f}% of per-frame time (outside the network incl. crop/decode: {100 * res['outside_network_share']:.1f}%) |
+| per-frame time (node timers) | total {total:.1f} ms = conversion {f['time_convert_ms']:.2f} + AGC {f['time_preprocess_ms']:.2f} + tracker (crop + network + decode) {f['time_tracker_ms']:.1f} + publishing {f['time_publish_ms']:.2f} |
+| node overhead (conversion + AGC + publishing) | {node_ms:.2f} ms = {100 * res['node_overhead_share']:.1f}% of per-frame time |
 | baseline: AGC + tracker alone, no ROS (same run) | {base_ms:.1f} ms/frame |
 | node resident memory | {res['rss_mb_after_warmup']:.0f} MB after warm-up -> {res['rss_mb_end']:.0f} MB at end; slope {slope:+.2f} MB/min (second half {slope2:+.2f}) |
 """)

@@ -172,7 +172,7 @@ def test_status_and_diagnostics_report_counters_and_timing(node):
     assert int(diag["frames_processed"]) >= int(status.frames_processed)
     assert int(diag["frames_received"]) >= int(diag["frames_processed"])
     for key in ("frames_dropped", "bad_frames", "latency_p50_ms", "latency_p99_ms",
-                "time_convert_ms", "time_preprocess_ms", "time_tracker_ms", "time_network_ms",
+                "time_convert_ms", "time_preprocess_ms", "time_tracker_ms",
                 "time_publish_ms", "node_overhead_share", "device", "model"):
         assert key in diag
     assert diag["device"] == "cpu"

@@ -1,0 +1,320 @@
+"""One tracking session: the per-frame loop that the ROS node, ``fgsgt eval`` (OPE and VOT),
+``fgsgt calibrate``, the demo and the benches all run (no ROS imports).
+
+A session owns, for one camera stream and one target at a time:
+- the thermal AGC (``ThermalPreprocessor``) and its policy for non-finite and implausible frames;
+- the tracker, built by ``build_tracker`` (the one place that decides network vs OpenCV peer) or
+  handed in ready-made (any object with ``init(image, box)``, ``update(image) -> TrackResult``,
+  ``reset()`` and ``state``: the Siamese trackers of every model family, the OpenCV peers, ...);
+- the device, the precision (fp16 autocast on CUDA) and torch's inference mode;
+- a lock, so a service (init/reset) and the per-frame worker never interleave;
+- per-stage timing, returned as fields of each result (no wrapper around the model).
+
+Usage::
+
+    from fgsgt_ros.tracker.session import TrackingSession
+    session = TrackingSession("fgsgt")             # or "csrt", "fgsgt_tiny:run/best.pt", a tracker
+    session.init(raw_frame0, (x, y, w, h))         # raw 16-bit / float / 8-bit frame
+    for raw in frames:
+        r = session.step(raw)                      # r.state, r.box, r.score, r.published, r.times
+        if r.published is not None: ...            # what a robot gets (the node's detection)
+
+What a frame gives (one rule for the node and the evaluation): ``published`` is the tracker's box
+while the state is TRACKING, and None otherwise (LOST, IDLE, or a frame the AGC refused while not
+tracking). The node publishes exactly ``published`` (an empty ``detections`` for None) and
+``fgsgt eval`` writes exactly ``published`` into its result files (a NaN row for None);
+``box`` is the tracker's own estimate, also while LOST (the "always a box" score of the
+evaluation is computed from it; see docs/EVALUATION.md).
+
+AGC and targets: ``init`` re-learns the AGC range from the init frame (a new target often comes
+with a new scene) and ``reset`` forgets it; a frame the AGC refuses (too few finite, plausible
+pixels, see ``ThermalPreprocessor``) does not reach the tracker: the result repeats the current
+state and box with ``refused`` set, and tracking goes on with the next good frame.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import numpy as np
+
+from fgsgt_ros.tracker.base import TrackResult, TrackState, check_box_values
+from fgsgt_ros.tracker.config import TrackerConfig
+from fgsgt_ros.tracker.thermal import BadFrameError, ThermalConfig, ThermalPreprocessor
+
+__all__ = ["TrackingSession", "SessionResult", "StageTimes", "ModelLoadError", "resolve_device",
+           "OPENCV_PEERS"]
+
+OPENCV_PEERS = ("csrt", "kcf", "mosse")
+
+
+class ModelLoadError(RuntimeError):
+    """The tracker cannot be built (missing/corrupt/mismatched checkpoint, unknown peer, bad
+    device): one line saying why."""
+
+
+def resolve_device(requested: str, warn: Callable[[str], None] = lambda s: None) -> str:
+    """'auto' -> cuda when available else cpu; an absent 'cuda[:N]' -> cpu with a warning."""
+    import torch
+
+    req = (requested or "auto").strip().lower()
+    if req == "auto":
+        return "cuda:0" if torch.cuda.is_available() else "cpu"
+    if req == "cpu":
+        return "cpu"
+    if req == "cuda" or req.startswith("cuda:"):
+        index = 0
+        if ":" in req:
+            try:
+                index = int(req.split(":", 1)[1])
+            except ValueError:
+                raise ModelLoadError(f"device '{requested}' is not auto, cpu or cuda:N") from None
+        if torch.cuda.is_available() and index < torch.cuda.device_count():
+            return f"cuda:{index}"
+        warn(f"device '{requested}' requested but CUDA device {index} is not available "
+             f"({torch.cuda.device_count()} found): falling back to CPU")
+        return "cpu"
+    raise ModelLoadError(f"device '{requested}' is not auto, cpu or cuda:N")
+
+
+@dataclass
+class StageTimes:
+    """Seconds spent on one frame: AGC, the tracker's update (crop + network + decode), all."""
+
+    preprocess_s: float = 0.0
+    track_s: float = 0.0
+    total_s: float = 0.0
+
+
+@dataclass
+class SessionResult:
+    """One frame through the session.
+
+    ``state``: "IDLE", "TRACKING" or "LOST" after this frame. ``box``: the tracker's xywh estimate
+    (float64 (4,), None while IDLE). ``score``: the tracker's confidence for this frame (0 when the
+    tracker did not run). ``published``: what the node publishes and the evaluation records (the
+    box while TRACKING, else None). ``image``: the frame after AGC (uint8 (H, W, 3)) when
+    ``step(..., want_image=True)``. ``refused``: why the AGC refused the frame ('' = it did not;
+    the tracker then did not run). ``track``: the tracker's TrackResult (None when it did not run);
+    ``saliency`` reads its map lazily (on demand only).
+    """
+
+    state: str
+    box: Optional[np.ndarray]
+    score: float
+    published: Optional[np.ndarray]
+    times: StageTimes = field(default_factory=StageTimes)
+    image: Optional[np.ndarray] = field(default=None, repr=False)
+    refused: str = ""
+    track: Optional[TrackResult] = field(default=None, repr=False)
+
+    @property
+    def saliency(self) -> Optional[np.ndarray]:
+        return None if self.track is None else self.track.saliency
+
+
+def _state_name(state) -> str:
+    return getattr(state, "name", str(state))
+
+
+def published_box(state: str, box) -> Optional[np.ndarray]:
+    """The one output rule: the box while TRACKING (and finite), None otherwise."""
+    if state != "TRACKING" or box is None:
+        return None
+    b = np.asarray(box, dtype=np.float64).reshape(-1)
+    return b if b.shape == (4,) and np.isfinite(b).all() else None
+
+
+class TrackingSession:
+    """AGC + tracker + device/precision/inference mode + lock + timing; see the module docstring.
+
+    Args:
+        tracker: a ``build_tracker`` spec (``"fgsgt"``, ``"csrt"``, ``"PRESET:PATH"``, a path; ``""``
+            = the shipped model) or a ready tracker object.
+        tracker_cfg: tracker settings; None = the checkpoint's calibrated ones over
+            ``TrackerConfig()`` (``tracker_defaults``). Ignored for a ready tracker object.
+        thermal_cfg: AGC settings (``ThermalConfig()`` when None).
+        device: "auto", "cpu" or "cuda[:N]" (an absent CUDA device falls back to CPU with a warning).
+        precision: "fp32" or "fp16" (fp16 needs CUDA; CPU stays fp32 with a warning).
+        model_preset: refuse a checkpoint holding another model preset ("" = any).
+        loaded: an already loaded network (``fgsgt_ros.tracker.LoadedModel``, or anything
+            ``build_tracker(loaded=...)`` accepts, e.g. another runtime) used instead of loading
+            the spec's checkpoint.
+        num_threads: torch CPU threads (0 = leave torch's setting).
+        warn: where warnings go (the node passes its logger).
+    Raises ModelLoadError with a one-line reason when the tracker cannot be built.
+    """
+
+    def __init__(self, tracker="fgsgt", *, tracker_cfg: Optional[TrackerConfig] = None,
+                 thermal_cfg: Optional[ThermalConfig] = None, device: str = "cpu",
+                 precision: str = "fp32", model_preset: str = "", loaded=None,
+                 num_threads: int = 0, allow_untrained: bool = False,
+                 warn: Callable[[str], None] = lambda s: None) -> None:
+        self.lock = threading.RLock()
+        self._warn = warn
+        if num_threads > 0:
+            import torch
+            torch.set_num_threads(int(num_threads))
+        self.init_count = 0
+        self.loaded = None
+        self.peer = ""
+        self.spec = ""
+        if isinstance(tracker, str):
+            from fgsgt_ros.tracker import DEFAULT_TRACKER, TrackerBuildError, load_model
+
+            self.spec = tracker.strip() or DEFAULT_TRACKER
+            self.device = resolve_device(device, warn)
+            if self.spec.lower() in OPENCV_PEERS:
+                self.peer = self.spec.lower()
+                self.tracker_defaults = TrackerConfig()
+                self.calibrated = False
+                self.model_name, self.checkpoint_path = self.peer, ""
+            else:
+                try:
+                    self.loaded = loaded if loaded is not None else load_model(
+                        self.spec, device=self.device, allow_untrained=allow_untrained,
+                        expect_preset=(model_preset or "").strip() or None)
+                except TrackerBuildError as exc:
+                    raise ModelLoadError(str(exc)) from None
+                self.tracker_defaults = self.loaded.tracker_config
+                # whether the checkpoint carries its own tracker settings (calibrated thresholds)
+                self.calibrated = "tracker_config" in self.loaded.extra
+                self.model_name = (getattr(self.loaded.model_cfg, "name", "")
+                                   or self.loaded.name)
+                self.checkpoint_path = str(self.loaded.path or "")
+            self._given = None
+        else:
+            missing = [m for m in ("init", "update", "reset") if not hasattr(tracker, m)]
+            if missing or not hasattr(tracker, "state"):
+                raise TypeError(f"a tracker needs init/update/reset/state; {type(tracker).__name__}"
+                                f" lacks {', '.join(missing) or 'state'}")
+            self._given = tracker
+            dev = getattr(tracker, "device", None)
+            self.device = str(dev) if dev is not None else "cpu"
+            self.tracker_defaults = getattr(tracker, "cfg", None) or TrackerConfig()
+            self.calibrated = False
+            self.model_name = getattr(tracker, "name", type(tracker).__name__)
+            self.checkpoint_path = ""
+        self.precision = precision
+        if precision not in ("fp32", "fp16"):
+            raise ModelLoadError(f"precision {precision!r} is not fp32 or fp16")
+        if precision == "fp16" and not self.device.startswith("cuda"):
+            warn("precision fp16 needs CUDA: running fp32 on CPU")
+            self.precision = "fp32"
+        self.configure(tracker_cfg, thermal_cfg)
+
+    # ------------------------------------------------------------------ configuration
+    def configure(self, tracker_cfg: Optional[TrackerConfig] = None,
+                  thermal_cfg: Optional[ThermalConfig] = None) -> None:
+        """(Re)build the tracker and the AGC with these settings (None: ``tracker_defaults`` /
+        ``ThermalConfig()``); a loaded network stays loaded. The target is forgotten (IDLE)."""
+        with self.lock:
+            self.preprocessor = ThermalPreprocessor(thermal_cfg)
+            if self._given is not None:
+                self.tracker = self._given
+                self.tracker.reset()
+                self.tracker_cfg = getattr(self.tracker, "cfg", None) or TrackerConfig()
+                return
+            from fgsgt_ros.tracker import TrackerBuildError, build_tracker
+
+            self.tracker_cfg = self.tracker_defaults if tracker_cfg is None else tracker_cfg
+            try:
+                self.tracker = build_tracker(self.peer or self.spec, tracker_cfg=self.tracker_cfg,
+                                             device=self.device, loaded=self.loaded)
+            except (TrackerBuildError, ValueError, RuntimeError) as exc:
+                raise ModelLoadError(str(exc)) from None
+
+    @property
+    def thermal_cfg(self) -> ThermalConfig:
+        return self.preprocessor.cfg
+
+    @property
+    def state(self) -> str:
+        """"IDLE", "TRACKING" or "LOST"."""
+        return _state_name(self.tracker.state)
+
+    @property
+    def name(self) -> str:
+        return self.model_name
+
+    def _modes(self):
+        """torch inference mode (+ fp16 autocast on CUDA) around a tracker call."""
+        try:
+            import torch
+        except ImportError:  # pragma: no cover - torch is a dependency; peers need none of it
+            return nullcontext(), nullcontext()
+        autocast = (torch.autocast(device_type="cuda", dtype=torch.float16)
+                    if self.precision == "fp16" else nullcontext())
+        return torch.inference_mode(), autocast
+
+    # ------------------------------------------------------------------ per frame
+    def init(self, raw_frame: np.ndarray, box_xywh) -> SessionResult:
+        """Start (or restart) tracking ``box_xywh`` (x, y, w, h in frame pixels) in ``raw_frame``.
+
+        The AGC re-learns its range from this frame. Raises ``InvalidBoxError`` (a ValueError) for
+        an unusable box and ``BadFrameError`` (a ValueError) for a frame the AGC refuses; either
+        way the previous target, state and AGC range are kept."""
+        box = check_box_values(box_xywh)
+        with self.lock:
+            t0 = time.perf_counter()
+            saved = self.preprocessor.snapshot()
+            try:
+                image = self.preprocessor.relearn(raw_frame)
+                t1 = time.perf_counter()
+                inference, autocast = self._modes()
+                with inference, autocast:
+                    self.tracker.init(image, box)
+            except Exception:
+                self.preprocessor.restore(saved)
+                raise
+            t2 = time.perf_counter()
+            self.init_count += 1
+            state = self.state
+            current = getattr(self.tracker, "box", None)
+            current = box if current is None else np.asarray(current, dtype=np.float64)
+            return SessionResult(state=state, box=current, score=1.0,
+                                 published=published_box(state, current),
+                                 times=StageTimes(t1 - t0, t2 - t1, t2 - t0), image=image)
+
+    def step(self, raw_frame: np.ndarray, want_image: bool = False) -> SessionResult:
+        """One frame: AGC, then the tracker's update unless IDLE. ``want_image`` keeps the AGC frame
+        in the result (the node's debug image). Never raises for a frame the AGC refuses (see
+        ``refused``); other exceptions (a frame of an unsupported type) propagate."""
+        with self.lock:
+            t0 = time.perf_counter()
+            refused = ""
+            image = None
+            try:
+                image = self.preprocessor(raw_frame)
+            except BadFrameError as exc:
+                refused = str(exc)
+            t1 = time.perf_counter()
+            state = self.state
+            track = None
+            if state == "IDLE" or refused:
+                box = getattr(self.tracker, "box", None)
+                box = None if box is None or state == "IDLE" else np.asarray(box, np.float64)
+                score = 0.0
+            else:
+                inference, autocast = self._modes()
+                with inference, autocast:
+                    track = self.tracker.update(image)
+                state = _state_name(track.state)
+                box = np.asarray(track.box, dtype=np.float64)
+                score = float(track.score)
+            t2 = time.perf_counter()
+            return SessionResult(state=state, box=box, score=score,
+                                 published=published_box(state, box),
+                                 times=StageTimes(t1 - t0, t2 - t1, t2 - t0),
+                                 image=image if want_image else None, refused=refused,
+                                 track=track)
+
+    def reset(self) -> None:
+        """Forget the target (IDLE) and the AGC range."""
+        with self.lock:
+            self.tracker.reset()
+            self.preprocessor.reset()

@@ -1,6 +1,7 @@
 # fgsgt_ros developer entry points. Everything runs from the repo's own venv (.venv).
-#   make setup  - create .venv (Python 3.11), install pinned deps + ROS 2 wheels, generate the
-#                 ROS interfaces into the venv, install this package (editable). Idempotent; a
+#   make setup  - create .venv (Python 3.11), install the locked deps (requirements/constraints.txt:
+#                 exact pins) + ROS 2 wheels, generate the ROS interfaces into the venv, install
+#                 this package (editable). Idempotent; a
 #                 second run with nothing changed only checks stamp files (seconds).
 #   make test   - setup, then the whole pytest suite
 #   make demo   - setup, then the ROS 2 demo (fgsgt_ros.ros.demo)
@@ -21,9 +22,12 @@ STAMPS := $(VENV)/.stamps
 BUILD := build/venv
 PYTEST_ARGS ?=
 
-# core.txt + ros.txt are ours; every other requirements/<area>.txt comes from an area owner and
-# is installed too (setup.py turns them into extras).
-REQUIREMENTS := $(sort $(wildcard requirements/*.txt))
+# requirements/<area>.txt hold version ranges (setup.py: core.txt -> install_requires, the others
+# -> extras); the venv gets every area installed at the exact versions of the lock
+# requirements/constraints.txt. ros-workspace.txt is the ROS-workspace route's pip list (README),
+# not installed here.
+CONSTRAINTS := requirements/constraints.txt
+REQUIREMENTS := $(filter-out $(CONSTRAINTS) requirements/ros-workspace.txt,$(sort $(wildcard requirements/*.txt)))
 VISION_MSGS_SRC := tools/vision_msgs/CMakeLists.txt tools/vision_msgs/package.xml $(wildcard tools/vision_msgs/msg/*.msg)
 FGSGT_IFACE_SRC := CMakeLists.txt package.xml $(wildcard msg/*.msg) $(wildcard srv/*.srv)
 
@@ -48,9 +52,9 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 # One resolver run over all requirement files keeps them consistent (e.g. torch==2.13.0 for all).
-$(STAMPS)/deps: $(PY) $(REQUIREMENTS)
+$(STAMPS)/deps: $(PY) $(REQUIREMENTS) $(CONSTRAINTS)
 	@mkdir -p $(STAMPS)
-	$(PIP) install $(addprefix -r ,$(REQUIREMENTS))
+	$(PIP) install -c $(CONSTRAINTS) $(addprefix -r ,$(REQUIREMENTS))
 	$(PY) tools/patch_ros_wheels.py $(VENV_ABS)
 	@touch $@
 

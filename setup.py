@@ -4,9 +4,12 @@
 fgsgt_ros.ros and come either from a ROS 2 installation (colcon workspace) or from `make setup`,
 which installs the ros-* wheels and generates the interfaces into the repo's venv.
 
-Dependencies live in requirements/*.txt, one pinned requirement per line:
+Dependencies live in requirements/*.txt as version *ranges*, one requirement per line:
   core.txt -> install_requires;  every other file <area>.txt -> extra "<area>"
-  (e.g. `pip install .[train,eval]`), and "all" = every extra except ros.
+  (e.g. `pip install .[train,eval]`), and "all" = every extra except ros and test.
+Two files are not extras: constraints.txt (the exact pins `make setup` installs the venv with:
+`pip install -c requirements/constraints.txt ...`) and ros-workspace.txt (what to pip-install
+beside a ROS 2 distribution's own numpy/OpenCV; see README).
 """
 
 from pathlib import Path
@@ -18,6 +21,8 @@ REQ_DIR = HERE / "requirements"
 # Extras that are not plain Python runtime dependencies and stay out of "all": ros (the PyPI ROS 2
 # wheels, Linux/Python 3.11 only) and test (tools for `make test`).
 NOT_IN_ALL = {"ros", "test"}
+# Requirement files that are not extras: the install_requires, the venv lock, the ROS route's list.
+NOT_EXTRAS = {"core", "constraints", "ros-workspace"}
 
 
 def read_requirements(path: Path) -> list[str]:
@@ -39,7 +44,7 @@ def read_version() -> str:
 extras = {
     path.stem: read_requirements(path)
     for path in sorted(REQ_DIR.glob("*.txt"))
-    if path.stem != "core"
+    if path.stem not in NOT_EXTRAS
 }
 extras["all"] = sorted({req for name, reqs in extras.items() if name not in NOT_IN_ALL for req in reqs})
 

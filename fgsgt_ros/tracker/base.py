@@ -115,6 +115,12 @@ class LostMonitor:
     def stop(self) -> None:
         self.state, self.weak = TrackState.IDLE, 0
 
+    def retune(self, lost_threshold: float, lost_frames: int, recover_threshold: float) -> None:
+        """New thresholds from the next score on; the state and the weak-frame count are kept."""
+        self.lost_threshold = lost_threshold
+        self.lost_frames = lost_frames
+        self.recover_threshold = recover_threshold
+
     def force_lost(self) -> None:
         """TRACKING -> LOST now, as after ``lost_frames`` weak frames (IDLE stays IDLE)."""
         if self.state != TrackState.IDLE:

@@ -83,6 +83,11 @@ class OpenCVTracker:
         self._tracker = None
         self._monitor.stop()
 
+    def set_config(self, cfg: TrackerConfig) -> None:
+        """Use ``cfg`` (its LOST fields) from the next ``update`` on, keeping the target."""
+        self.cfg = cfg
+        self._monitor.retune(cfg.lost_threshold, cfg.lost_frames, cfg.recover_threshold)
+
     @staticmethod
     def _bgr(image: np.ndarray) -> np.ndarray:
         image = as_uint8_image(image, "OpenCVTracker")

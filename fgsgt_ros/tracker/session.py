@@ -228,6 +228,28 @@ class TrackingSession:
             except (TrackerBuildError, ValueError, RuntimeError) as exc:
                 raise ModelLoadError(str(exc)) from None
 
+    def retune(self, tracker_cfg: Optional[TrackerConfig] = None,
+               thermal_cfg: Optional[ThermalConfig] = None) -> bool:
+        """Apply new settings at once, keeping the target and the AGC's learnt range (runtime
+        tuning: the node's tracker.* / thermal.* parameters). A tracker without ``set_config`` is
+        rebuilt with them instead, which forgets its target. Returns whether the target (if any)
+        was kept."""
+        with self.lock:
+            if thermal_cfg is not None:
+                self.preprocessor.cfg = thermal_cfg  # read per frame; the learnt range stays
+            if tracker_cfg is None or tracker_cfg == self.tracker_cfg:
+                return True
+            set_config = getattr(self.tracker, "set_config", None)
+            if callable(set_config):
+                set_config(tracker_cfg)
+                self.tracker_cfg = tracker_cfg
+                return True
+            had_target = self.state != "IDLE"
+            if self._given is not None:
+                raise ModelLoadError(f"{self.model_name} takes no new tracker settings")
+            self.configure(tracker_cfg, self.preprocessor.cfg)
+            return not had_target
+
     @property
     def thermal_cfg(self) -> ThermalConfig:
         return self.preprocessor.cfg

@@ -158,6 +158,12 @@ class SiameseTracker:
         """Forget the target (state IDLE)."""
         self._monitor.stop()
 
+    def set_config(self, cfg: TrackerConfig) -> None:
+        """Use ``cfg`` from the next ``update`` on, keeping the target, its template and its state
+        (runtime tuning, e.g. the node's tracker.* parameters): every setting is read per frame."""
+        self.cfg = cfg
+        self._monitor.retune(cfg.lost_threshold, cfg.lost_frames, cfg.recover_threshold)
+
     def mark_lost(self) -> None:
         """Declare the target lost now (e.g. an external occlusion cue): the next ``update``
         searches the enlarged region and moves the box only at ``recover_threshold``. Also how

@@ -1,0 +1,45 @@
+"""Runtime tuning without ROS: TrackingSession.retune applies new tracker and AGC settings at once,
+keeping the target (the node's tracker.* / thermal.* parameters go through it)."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from fgsgt_ros.ros.testing import scene, shipped_model_or_peer, target_box
+from fgsgt_ros.tracker.session import TrackingSession
+
+
+@pytest.fixture(scope="module")
+def session():
+    return TrackingSession(shipped_model_or_peer() or "fgsgt", device="cpu", num_threads=1)
+
+
+def test_lost_thresholds_take_effect_at_once_and_keep_the_target(session):
+    session.init(scene(0), target_box(0))
+    base = session.tracker_cfg
+    states = [session.step(scene(i)).state for i in range(1, 4)]
+    assert states == ["TRACKING"] * 3
+    # nothing scores 1.0: with these thresholds every frame is weak -> LOST after lost_frames
+    strict = dataclasses.replace(base, lost_threshold=1.0, recover_threshold=1.0)
+    assert session.retune(tracker_cfg=strict)
+    assert session.state == "TRACKING"  # the target is kept, not reset
+    states = [session.step(scene(i)).state for i in range(4, 4 + base.lost_frames + 1)]
+    assert states[-1] == "LOST" and states[0] == "TRACKING", states
+    assert session.retune(tracker_cfg=dataclasses.replace(base, lost_threshold=0.0,
+                                                          recover_threshold=0.0))
+    result = session.step(scene(20))
+    assert result.state == "TRACKING"
+    assert session.tracker_cfg.recover_threshold == 0.0
+    session.retune(tracker_cfg=base)
+
+
+def test_agc_polarity_takes_effect_on_the_next_frame(session):
+    session.init(scene(30), target_box(30))
+    white = session.step(scene(31), want_image=True).image
+    session.retune(thermal_cfg=dataclasses.replace(session.thermal_cfg, polarity="black_hot"))
+    black = session.step(scene(32), want_image=True).image
+    assert session.state == "TRACKING"
+    assert black.mean() > white.mean() + 100  # background was dark, now bright
+    session.retune(thermal_cfg=dataclasses.replace(session.thermal_cfg, polarity="white_hot"))
+    assert np.abs(session.step(scene(33), want_image=True).image.astype(int) - white).mean() < 20

@@ -142,19 +142,23 @@ def test_ope_writes_results_summary_plots_and_resumes(tmp_path):
     assert len(read_box_file(out / "results" / "half" / "b.txt")) == 8
 
 
-def test_ope_with_real_peers_is_reproducible(tmp_path):
-    dev = Path("/work/shared/data/tir_real_dev")
-    if not dev.is_dir():
-        pytest.skip("shared dev clip not present")
+def test_ope_with_real_peers_is_reproducible(tmp_path, real_data_dir, real_clip_dir):
     from fgsgt_ros.data.datasets import read_dataset
-    seqs = read_dataset(dev)
+    seqs = read_dataset(real_data_dir, names=[real_clip_dir.name])  # one clip: quick
     s1 = run_ope(["kcf"], seqs, tmp_path / "one", progress=False, plots=False)
     s2 = run_ope(["kcf"], seqs, tmp_path / "two", progress=False, plots=False)
-    assert (tmp_path / "one/results/kcf/possum_cp.txt").read_text() == \
-        (tmp_path / "two/results/kcf/possum_cp.txt").read_text()
+    for suffix in ("", "_track"):
+        assert (tmp_path / f"one/results/kcf/possum_cp{suffix}.txt").read_text() == \
+            (tmp_path / f"two/results/kcf/possum_cp{suffix}.txt").read_text()
+    m1, m2 = (s["trackers"]["kcf"]["sequences"]["possum_cp"] for s in (s1, s2))
+    assert {k: v for k, v in m1.items() if k != "fps"} == {k: v for k, v in m2.items() if k != "fps"}
     o = s1["trackers"]["kcf"]["overall"]
     assert 0.0 <= o["success_auc"] <= 1.0 and o["sequences"] == 1
-    assert s1["trackers"]["kcf"]["sequences"]["possum_cp"]["frames"] == 28  # 10 absent excluded
+    m = s1["trackers"]["kcf"]["sequences"]["possum_cp"]
+    assert m["frames"] == 28  # 10 absent excluded
+    assert m["visible_frames"] == 27 and m["absent_frames"] == 10  # after the init frame
+    # no box is published while LOST, so the always-a-box score is never below the primary one
+    assert m["success_auc_always_box"] >= m["success_auc"]
 
 
 def test_cli_eval_runs_and_bad_input_exits_2_with_one_line(tmp_path, capsys):

@@ -56,7 +56,7 @@ import numpy as np
 from fgsgt_ros.boxes import iou_xywh
 from fgsgt_ros.evaluation.metrics import valid_mask
 from fgsgt_ros.tracker.config import TrackerConfig
-from fgsgt_ros.tracker.thermal import ThermalConfig, ThermalPreprocessor
+from fgsgt_ros.tracker.thermal import ThermalConfig
 
 #: A shipped checkpoint must stay small (package data).
 MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024
@@ -225,8 +225,12 @@ def _run(tracker, seq: LabelledSequence, thermal_cfg: Optional[ThermalConfig], b
          reacquire: bool = False):
     """(scores, boxes, states, start) of one pass from the first labelled frame; ``reacquire``:
     every frame is searched as a LOST tracker would search around where the target was last seen
-    (``relocate`` to the last labelled box before the frame, then ``mark_lost``)."""
-    agc = ThermalPreprocessor(thermal_cfg)
+    (``relocate`` to the last labelled box before the frame, then ``mark_lost``). Frames run
+    through ``TrackingSession`` (the node's per-frame loop); boxes are the tracker's own."""
+    from fgsgt_ros.evaluation.runner import as_session
+
+    session = as_session(tracker, thermal_cfg)
+    session.reset()
     gt = seq.groundtruth
     valid = valid_mask(gt)
     if not valid.any():
@@ -236,20 +240,18 @@ def _run(tracker, seq: LabelledSequence, thermal_cfg: Optional[ThermalConfig], b
     scores = np.full(n, np.nan)
     boxes = np.full((n, 4), np.nan)
     states: List[str] = [""] * n
-    for i in range(start):
-        agc(seq.frame(i))  # AGC history as a live camera would have it
     for i in range(start, n):
-        image = agc(seq.frame(i))
         if i == start:
-            tracker.init(image, gt[i])
+            session.init(seq.frame(i), gt[i])
         else:
             if reacquire:
-                tracker.relocate(gt[last_seen])
-                tracker.mark_lost()
-            r = tracker.update(image)
+                session.tracker.relocate(gt[last_seen])
+                session.tracker.mark_lost()
+            r = session.step(seq.frame(i))
             scores[i] = float(r.score)
-            boxes[i] = np.asarray(r.box, dtype=np.float64)
-            states[i] = getattr(r.state, "name", str(r.state))
+            if r.box is not None:
+                boxes[i] = r.box
+            states[i] = r.state
         if valid[i]:
             last_seen = i
         if bar is not None:

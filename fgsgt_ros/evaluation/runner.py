@@ -9,22 +9,30 @@ Python API (what ``fgsgt eval`` and the model card use)::
 
 ``run_ope(trackers, sequences, out_dir, ...)``:
 - ``trackers``: a list whose items are a ``build_tracker`` spec string (``"fgsgt"``, ``"csrt"``,
-  ``"fgsgt_tiny:path.pt"``; ``"NAME=SPEC"`` names it), or a ``(name, tracker)`` pair with any object
-  that has ``init(image, box)`` and ``update(image) -> TrackResult``-like (``.box``).
+  ``"fgsgt_tiny:path.pt"``; ``"NAME=SPEC"`` names it), or a ``(name, tracker)`` pair with a
+  ``TrackingSession`` or any object that has ``init(image, box)`` and ``update(image) ->
+  TrackResult``-like (``.box``, optionally ``.state``/``.score``).
 - ``sequences``: ``fgsgt_ros.data.sequence.Sequence`` objects (any reader of ``fgsgt_ros.data.datasets``).
-- Frames go through a fresh ``ThermalPreprocessor(thermal_cfg)`` per sequence and tracker (16-bit
-  raw frames get AGC; 8-bit frames pass through), so every tracker sees identical images.
-- The tracker is initialised on the first frame whose ground truth is present (frame 1 in the
-  benchmarks); earlier frames get NaN rows. It is never re-initialised.
-- Writes ``<out>/results/<tracker>/<sequence>.txt`` (one ``x,y,w,h`` line per frame, 0-based
-  continuous pixels, 4 decimals) and ``<sequence>_time.txt`` (seconds per frame), then
-  ``<out>/summary.json`` and the PNG plots. A result file with one line per frame is reused
+- Every frame goes through ``TrackingSession`` (``fgsgt_ros.tracker.session``), the same per-frame
+  loop as the ROS node: AGC (re-learned from the init frame; 8-bit frames pass through), the
+  tracker, and the one output rule. The tracker is initialised on the first frame whose ground
+  truth is present (frame 1 in the benchmarks); earlier frames get NaN rows. It is never
+  re-initialised.
+- Writes ``<out>/results/<tracker>/<sequence>.txt``: what the node publishes, one ``x,y,w,h`` line
+  per frame (0-based continuous pixels, 4 decimals), ``nan,nan,nan,nan`` where it publishes no
+  box (the tracker reports LOST); ``<sequence>_track.txt``: per frame the state, the score and the
+  tracker's own box (also while LOST, for the "always a box" score); ``<sequence>_time.txt``
+  (seconds per frame); then ``<out>/summary.json`` and the PNG plots. A result file with one line per frame is reused
   (resume); files are written atomically, so an interrupted run resumes cleanly. With the same
   inputs the outputs are identical (no randomness in the trackers on CPU).
 - Returns the summary dict: ``{"dataset", "conventions", "sequences", "skipped", "trackers":
   {name: {"overall": {...}, "sequences": {seq: {...}}, "attributes": {tag: {...}}}}}`` with the
   scores ``success_auc``, ``precision_20``, ``norm_precision_20`` (+ ``norm_precision_auc``,
-  ``fps``); see ``fgsgt_ros.evaluation.metrics`` for the definitions.
+  ``fps``) of the published boxes (the primary scores); ``success_auc_always_box`` and
+  ``precision_20_always_box`` of the tracker's own box on every frame (for comparison with papers,
+  which score a box on every frame); ``lost_when_visible`` (share of frames with the target present
+  reported LOST) and ``tracking_when_absent`` (share of frames with the target absent reported
+  TRACKING); see ``fgsgt_ros.evaluation.metrics`` for the definitions.
 """
 
 from __future__ import annotations
@@ -32,8 +40,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence as Seq, Tuple, Union
 
 import numpy as np
@@ -41,9 +49,14 @@ import numpy as np
 from fgsgt_ros.data.sequence import Sequence, read_box_file
 from fgsgt_ros.evaluation.metrics import (CURVE_KEYS, SCORE_KEYS, average_metrics,
                                           sequence_metrics, valid_mask)
-from fgsgt_ros.tracker.thermal import ThermalConfig, ThermalPreprocessor
+from fgsgt_ros.tracker.session import TrackingSession
+from fgsgt_ros.tracker.thermal import ThermalConfig
 
 TrackerItem = Union[str, Tuple[str, object]]
+
+ALWAYS_BOX_KEYS = ("success_auc", "precision_20", "norm_precision_20")
+EXTRA_KEYS = tuple(k + "_always_box" for k in ALWAYS_BOX_KEYS) + ("lost_when_visible",
+                                                                   "tracking_when_absent")
 
 # Tags that mark sequences without usable ground truth (results are written, metrics are not).
 NO_METRIC_TAGS = ("gt_first_frame_only",)
@@ -55,6 +68,15 @@ CONVENTIONS = {
     "norm_precision": "fraction of frames with gt-size-normalised centre error <= 0.20 "
                       "(norm_precision_auc: mean over thresholds 0:0.01:0.5)",
     "absent_frames": "frames whose ground truth is NaN/empty are excluded from every metric",
+    "lost_frames": "a result file holds what the node publishes: no box (a NaN row) on a frame "
+                   "the tracker reports LOST, which counts as IoU 0 and an infinite centre error "
+                   "where the target is present (and is excluded, like every absent frame, where "
+                   "it is absent)",
+    "always_box": "*_always_box scores: the same metrics on the tracker's own box on every frame, "
+                  "LOST frames included (what papers report); not what a robot receives",
+    "states": "lost_when_visible: share of frames with the target present (after init) reported "
+              "LOST; tracking_when_absent: share of frames with the target absent reported "
+              "TRACKING",
     "init": "tracker initialised on the first frame with ground truth, which counts as a hit",
     "aggregation": "per sequence first, then mean over sequences",
 }
@@ -93,6 +115,24 @@ def result_paths(out_dir: Path, name: str, seq_name: str) -> Tuple[Path, Path]:
     return base / f"{seq_name}.txt", base / f"{seq_name}_time.txt"
 
 
+def track_path(box_path: Path) -> Path:
+    return box_path.with_name(box_path.stem + "_track.txt")
+
+
+def state_metrics(states: Seq[str], gt: np.ndarray, start: int) -> Dict[str, object]:
+    """Shares of frames after ``start`` (the init frame): present reported LOST, absent reported
+    TRACKING (NaN when there is no such frame)."""
+    present = valid_mask(gt)
+    after = np.arange(len(gt)) > start
+    lost = np.array([s == "LOST" for s in states])
+    tracking = np.array([s == "TRACKING" for s in states])
+    vis, absent = present & after, ~present & after
+    return {"visible_frames": int(vis.sum()), "absent_frames": int(absent.sum()),
+            "lost_when_visible": float((lost & vis).sum() / vis.sum()) if vis.any() else np.nan,
+            "tracking_when_absent": float((tracking & absent).sum() / absent.sum())
+            if absent.any() else np.nan}
+
+
 def _first_valid(seq: Sequence) -> int:
     idx = np.flatnonzero(valid_mask(seq.groundtruth))
     if len(idx) == 0:
@@ -100,26 +140,74 @@ def _first_valid(seq: Sequence) -> int:
     return int(idx[0])
 
 
+@dataclass
+class SequenceRun:
+    """One pass over a sequence: per frame what is published (NaN rows where nothing is), the
+    tracker's own box, its state ('' before init) and score, and seconds (AGC + tracker)."""
+
+    published: np.ndarray
+    boxes: np.ndarray
+    states: List[str]
+    scores: np.ndarray
+    times: np.ndarray
+
+
+def as_session(tracker, thermal_cfg: Optional[ThermalConfig] = None) -> TrackingSession:
+    """A TrackingSession as given, or one around a tracker object."""
+    if isinstance(tracker, TrackingSession):
+        return tracker
+    return TrackingSession(tracker, thermal_cfg=thermal_cfg)
+
+
 def track_sequence(tracker, seq: Sequence, thermal_cfg: Optional[ThermalConfig] = None
-                   ) -> Tuple[np.ndarray, np.ndarray]:
-    """One pass of ``tracker`` over ``seq``: (N, 4) boxes and (N,) seconds per frame."""
-    agc = ThermalPreprocessor(thermal_cfg)
+                   ) -> SequenceRun:
+    """One pass of ``tracker`` (a TrackingSession, or a tracker object wrapped in one with
+    ``thermal_cfg``) over ``seq`` from its first labelled frame."""
+    session = as_session(tracker, thermal_cfg)
     n = len(seq)
-    boxes = np.full((n, 4), np.nan)
-    times = np.zeros(n)
+    run = SequenceRun(np.full((n, 4), np.nan), np.full((n, 4), np.nan), [""] * n,
+                      np.full(n, np.nan), np.zeros(n))
     start = _first_valid(seq)
-    for i in range(start):  # keep the AGC history as a live camera would
-        agc(seq.frame(i))
+    session.reset()
     for i in range(start, n):
-        image = agc(seq.frame(i))
-        t0 = time.perf_counter()
         if i == start:
-            tracker.init(image, seq.groundtruth[i])
-            boxes[i] = seq.groundtruth[i]
+            r = session.init(seq.frame(i), seq.groundtruth[i])
+            r.published = np.asarray(seq.groundtruth[i], dtype=np.float64)  # init counts as a hit
+            r.box = r.published
         else:
-            boxes[i] = np.asarray(tracker.update(image).box, dtype=np.float64)
-        times[i] = time.perf_counter() - t0
-    return boxes, times
+            r = session.step(seq.frame(i))
+        if r.published is not None:
+            run.published[i] = r.published
+        if r.box is not None:
+            run.boxes[i] = r.box
+        run.states[i], run.scores[i], run.times[i] = r.state, r.score, r.times.total_s
+    return run
+
+
+def write_track(path: Path, run: SequenceRun) -> None:
+    lines = ["# state,score,x,y,w,h: the tracker's own box on every frame (also while LOST)"]
+    for state, score, box in zip(run.states, run.scores, run.boxes):
+        values = ["nan"] * 4 if not np.isfinite(box).all() else [f"{v:.4f}" for v in box]
+        lines.append(",".join([state or "NONE", f"{score:.6f}" if np.isfinite(score) else "nan"]
+                              + values))
+    _write_atomic(Path(path), "\n".join(lines) + "\n")
+
+
+def read_track(path: Path, n: int) -> Optional[Tuple[List[str], np.ndarray, np.ndarray]]:
+    """(states, scores, boxes) of a ``_track.txt`` file with ``n`` frames, or None."""
+    if not Path(path).is_file():
+        return None
+    rows = [l.split(",") for l in Path(path).read_text().splitlines()
+            if l.strip() and not l.startswith("#")]
+    if len(rows) != n or any(len(r) != 6 for r in rows):
+        return None
+    try:
+        states = ["" if r[0] == "NONE" else r[0] for r in rows]
+        scores = np.array([float(r[1]) for r in rows])
+        boxes = np.array([[float(v) for v in r[2:]] for r in rows])
+    except ValueError:
+        return None
+    return states, scores, boxes
 
 
 def _load_existing(path: Path, n: int) -> Optional[np.ndarray]:
@@ -132,17 +220,16 @@ def _load_existing(path: Path, n: int) -> Optional[np.ndarray]:
     return boxes if len(boxes) == n else None
 
 
-def _builder(item: TrackerItem, device: str):
-    """(name, zero-arg factory) for a tracker list item."""
+def _builder(item: TrackerItem, device: str, thermal_cfg: Optional[ThermalConfig] = None):
+    """(name, zero-arg factory of a TrackingSession) for a tracker list item."""
     if isinstance(item, str):
         spec = item.split("=", 1)[1] if "=" in item else item
 
         def factory(spec=spec):
-            from fgsgt_ros.tracker import build_tracker
-            return build_tracker(spec, device=device)
+            return TrackingSession(spec, thermal_cfg=thermal_cfg, device=device)
         return tracker_name(item), factory
     name, obj = item
-    return tracker_name(name), (lambda obj=obj: obj)
+    return tracker_name(name), (lambda obj=obj: as_session(obj, thermal_cfg))
 
 
 def run_ope(trackers: Seq[TrackerItem], sequences: Iterable[Sequence], out_dir: Union[str, Path], *,
@@ -154,7 +241,7 @@ def run_ope(trackers: Seq[TrackerItem], sequences: Iterable[Sequence], out_dir: 
     sequences = list(sequences)
     if not sequences:
         raise ValueError("no sequences to evaluate")
-    builders = [_builder(t, device) for t in trackers]
+    builders = [_builder(t, device, thermal_cfg) for t in trackers]
     names = [n for n, _ in builders]
     if len(set(names)) != len(names):
         raise ValueError(f"tracker names must be unique, got {names}")
@@ -168,7 +255,8 @@ def run_ope(trackers: Seq[TrackerItem], sequences: Iterable[Sequence], out_dir: 
             tracker = None
             for seq in sequences:
                 box_path, time_path = result_paths(out_dir, name, seq.name)
-                if resume and _load_existing(box_path, len(seq)) is not None:
+                if resume and _load_existing(box_path, len(seq)) is not None \
+                        and read_track(track_path(box_path), len(seq)) is not None:
                     if bar is not None:
                         bar.update(len(seq))
                     continue
@@ -176,9 +264,10 @@ def run_ope(trackers: Seq[TrackerItem], sequences: Iterable[Sequence], out_dir: 
                     bar.set_description(f"OPE {name} {seq.name}")
                 if tracker is None:
                     tracker = factory()
-                boxes, times = track_sequence(tracker, seq, thermal_cfg)
-                write_boxes(box_path, boxes)
-                _write_atomic(time_path, "\n".join(f"{t:.6f}" for t in times) + "\n")
+                run = track_sequence(tracker, seq)
+                write_track(track_path(box_path), run)
+                _write_atomic(time_path, "\n".join(f"{t:.6f}" for t in run.times) + "\n")
+                write_boxes(box_path, run.published)  # last: its presence means complete
                 if bar is not None:
                     bar.update(len(seq))
     finally:
@@ -222,6 +311,13 @@ def summarise(out_dir: Union[str, Path], names: Seq[str], sequences: Seq[Sequenc
             if boxes is None:
                 raise ValueError(f"missing or incomplete results {box_path}")
             m = sequence_metrics(boxes, seq.groundtruth)
+            track = read_track(track_path(box_path), len(seq))
+            if track is not None:
+                states, _, own = track
+                always = sequence_metrics(own, seq.groundtruth)
+                for k in ALWAYS_BOX_KEYS:
+                    m[k + "_always_box"] = always[k]
+                m.update(state_metrics(states, seq.groundtruth, _first_valid(seq)))
             if time_path.is_file():
                 t = np.asarray([float(v) for v in time_path.read_text().split()])
                 t = t[_first_valid(seq) + 1:]
@@ -231,6 +327,9 @@ def summarise(out_dir: Union[str, Path], names: Seq[str], sequences: Seq[Sequenc
             per_seq[seq.name] = m
         overall = average_metrics(per_seq.values())
         overall["fps"] = float(np.mean(fps_list)) if fps_list else float("nan")
+        for k in EXTRA_KEYS:  # means over the sequences that have the value
+            vals = [m[k] for m in per_seq.values() if m.get(k) is not None and np.isfinite(m[k])]
+            overall[k] = float(np.mean(vals)) if vals else float("nan")
         attributes = {}
         for tag in sorted({t for s in scored for t in s.tags}):
             members = [per_seq[s.name] for s in scored if tag in s.tags]
@@ -259,7 +358,8 @@ def format_tables(summary: Dict[str, object], max_sequences: int = 30) -> str:
     trackers: Dict[str, Dict[str, object]] = summary["trackers"]
     names = list(trackers)
     lines = []
-    head = f"{'tracker':<22}{'success AUC':>12}{'prec@20px':>11}{'nprec@0.20':>12}{'FPS':>8}"
+    head = (f"{'tracker':<22}{'success AUC':>12}{'prec@20px':>11}{'nprec@0.20':>12}{'FPS':>8}"
+            f"{'always-box AUC':>16}{'LOST|visible':>14}{'TRACK|absent':>14}")
     lines += [f"One-pass evaluation on {summary.get('dataset') or 'dataset'}: "
               f"{len(summary['sequences'])} sequence(s)"
               + (f", {len(summary['skipped'])} without metrics" if summary.get("skipped") else ""),
@@ -267,7 +367,13 @@ def format_tables(summary: Dict[str, object], max_sequences: int = 30) -> str:
     for n in names:
         o = trackers[n]["overall"]
         lines.append(f"{n:<22}{o['success_auc']:>12.3f}{o['precision_20']:>11.3f}"
-                     f"{o['norm_precision_20']:>12.3f}{o['fps']:>8.1f}")
+                     f"{o['norm_precision_20']:>12.3f}{o['fps']:>8.1f}"
+                     f"{o.get('success_auc_always_box', float('nan')):>16.3f}"
+                     f"{o.get('lost_when_visible', float('nan')):>14.3f}"
+                     f"{o.get('tracking_when_absent', float('nan')):>14.3f}")
+    lines.append("(scores of the published boxes: no box while LOST; always-box AUC: the tracker's "
+                 "own box on every frame, as papers score; LOST|visible, TRACK|absent: shares of "
+                 "frames with the target present reported LOST / absent reported TRACKING)")
     seqs = summary["sequences"]
     if 1 < len(seqs) <= max_sequences or len(seqs) == 1:
         lines += ["", "Per sequence (success AUC / precision@20px):"]

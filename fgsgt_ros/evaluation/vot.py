@@ -2,8 +2,10 @@
 
 Protocol: the tracker is initialised on the first annotated frame; a frame whose prediction has
 IoU 0 with the (present) ground truth is a failure, and the tracker is re-initialised ``skip`` (5)
-frames later (on the next annotated frame from there). Every frame still goes through the thermal
-preprocessor so its AGC history matches a live run.
+frames later (on the next annotated frame from there). Frames run through ``TrackingSession``, the
+node's per-frame loop; the prediction of a frame is what the node publishes, so a frame reported
+LOST (no box) with the target present is a failure too. Each (re-)initialisation re-learns the
+AGC from its frame, as the node's ``init_target`` does.
 
 Trajectory codes (the VOT toolkit's text format): ``1`` initialisation, ``2`` failure, ``0`` skipped
 frame, otherwise ``x,y,w,h``; stored as ``<out>/vot/<tracker>/<sequence>.txt``.
@@ -31,8 +33,8 @@ import numpy as np
 from fgsgt_ros.boxes import iou_xywh
 from fgsgt_ros.data.sequence import Sequence
 from fgsgt_ros.evaluation.metrics import valid_mask
-from fgsgt_ros.evaluation.runner import TrackerItem, _builder, _write_atomic
-from fgsgt_ros.tracker.thermal import ThermalConfig, ThermalPreprocessor
+from fgsgt_ros.evaluation.runner import TrackerItem, _builder, _write_atomic, as_session
+from fgsgt_ros.tracker.thermal import ThermalConfig
 
 INIT, FAIL, SKIP = "init", "fail", "skip"
 EAO_RANGE_VOT2017 = (100, 356)
@@ -42,22 +44,24 @@ Entry = Union[str, np.ndarray]
 
 def run_vot_sequence(tracker, seq: Sequence, thermal_cfg: Optional[ThermalConfig] = None,
                      skip: int = 5) -> List[Entry]:
-    """Supervised run over one sequence: a list of INIT / FAIL / SKIP markers or xywh boxes."""
-    agc = ThermalPreprocessor(thermal_cfg)
+    """Supervised run over one sequence: a list of INIT / FAIL / SKIP markers or xywh boxes.
+    ``tracker``: a TrackingSession, or a tracker object (wrapped in one with ``thermal_cfg``)."""
+    session = as_session(tracker, thermal_cfg)
+    session.reset()
     valid = valid_mask(seq.groundtruth)
     n = len(seq)
     traj: List[Entry] = [SKIP] * n
     next_init = 0
     tracking = False
     for i in range(n):
-        image = agc(seq.frame(i))
         if not tracking:
             if i >= next_init and valid[i]:
-                tracker.init(image, seq.groundtruth[i])
+                session.init(seq.frame(i), seq.groundtruth[i])
                 traj[i] = INIT
                 tracking = True
             continue
-        box = np.asarray(tracker.update(image).box, dtype=np.float64)
+        published = session.step(seq.frame(i)).published
+        box = np.full(4, np.nan) if published is None else published
         if valid[i] and (not np.isfinite(box).all() or iou_xywh(box, seq.groundtruth[i]) <= 0.0):
             traj[i] = FAIL
             tracking = False
@@ -150,7 +154,7 @@ def run_vot(trackers: Seq[TrackerItem], sequences, out_dir, *,
     sequences = list(sequences)
     if not sequences:
         raise ValueError("no sequences to evaluate")
-    builders = [_builder(t, device) for t in trackers]
+    builders = [_builder(t, device, thermal_cfg) for t in trackers]
     bar = None
     if progress:
         from tqdm import tqdm
@@ -170,7 +174,7 @@ def run_vot(trackers: Seq[TrackerItem], sequences, out_dir, *,
                 if traj is None:
                     if tracker is None:
                         tracker = factory()
-                    traj = run_vot_sequence(tracker, seq, thermal_cfg, skip)
+                    traj = run_vot_sequence(tracker, seq, skip=skip)
                     _write_atomic(path, _encode(traj))
                 if bar is not None:
                     bar.update(len(seq))

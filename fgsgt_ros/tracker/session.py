@@ -29,7 +29,8 @@ evaluation is computed from it; see docs/EVALUATION.md).
 AGC and targets: ``init`` re-learns the AGC range from the init frame (a new target often comes
 with a new scene) and ``reset`` forgets it; a frame the AGC refuses (too few finite, plausible
 pixels, see ``ThermalPreprocessor``) does not reach the tracker: the result repeats the current
-state and box with ``refused`` set, and tracking goes on with the next good frame.
+state and box with ``refused`` set and publishes nothing, and tracking goes on with the next good
+frame.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ class SessionResult:
 
     @property
     def saliency(self) -> Optional[np.ndarray]:
-        return None if self.track is None else self.track.saliency
+        return None if self.track is None else getattr(self.track, "saliency", None)
 
 
 def _state_name(state) -> str:
@@ -160,6 +161,7 @@ class TrackingSession:
             import torch
             torch.set_num_threads(int(num_threads))
         self.init_count = 0
+        self._own_state = "IDLE"  # for a tracker object without a ``state`` of its own
         self.loaded = None
         self.peer = ""
         self.spec = ""
@@ -188,10 +190,10 @@ class TrackingSession:
                 self.checkpoint_path = str(self.loaded.path or "")
             self._given = None
         else:
-            missing = [m for m in ("init", "update", "reset") if not hasattr(tracker, m)]
-            if missing or not hasattr(tracker, "state"):
-                raise TypeError(f"a tracker needs init/update/reset/state; {type(tracker).__name__}"
-                                f" lacks {', '.join(missing) or 'state'}")
+            missing = [m for m in ("init", "update") if not callable(getattr(tracker, m, None))]
+            if missing:
+                raise TypeError(f"a tracker needs init(image, box) and update(image); "
+                                f"{type(tracker).__name__} lacks {', '.join(missing)}")
             self._given = tracker
             dev = getattr(tracker, "device", None)
             self.device = str(dev) if dev is not None else "cpu"
@@ -216,7 +218,7 @@ class TrackingSession:
             self.preprocessor = ThermalPreprocessor(thermal_cfg)
             if self._given is not None:
                 self.tracker = self._given
-                self.tracker.reset()
+                self._reset_tracker()
                 self.tracker_cfg = getattr(self.tracker, "cfg", None) or TrackerConfig()
                 return
             from fgsgt_ros.tracker import TrackerBuildError, build_tracker
@@ -257,7 +259,13 @@ class TrackingSession:
     @property
     def state(self) -> str:
         """"IDLE", "TRACKING" or "LOST"."""
-        return _state_name(self.tracker.state)
+        state = getattr(self.tracker, "state", None)
+        return self._own_state if state is None else _state_name(state)
+
+    def _reset_tracker(self) -> None:
+        if callable(getattr(self.tracker, "reset", None)):
+            self.tracker.reset()
+        self._own_state = "IDLE"
 
     @property
     def name(self) -> str:
@@ -295,6 +303,7 @@ class TrackingSession:
                 raise
             t2 = time.perf_counter()
             self.init_count += 1
+            self._own_state = "TRACKING"
             state = self.state
             current = getattr(self.tracker, "box", None)
             current = box if current is None else np.asarray(current, dtype=np.float64)
@@ -325,12 +334,13 @@ class TrackingSession:
                 inference, autocast = self._modes()
                 with inference, autocast:
                     track = self.tracker.update(image)
-                state = _state_name(track.state)
+                state = _state_name(getattr(track, "state", "TRACKING"))
+                self._own_state = state
                 box = np.asarray(track.box, dtype=np.float64)
-                score = float(track.score)
+                score = float(getattr(track, "score", 1.0))
             t2 = time.perf_counter()
             return SessionResult(state=state, box=box, score=score,
-                                 published=published_box(state, box),
+                                 published=None if refused else published_box(state, box),
                                  times=StageTimes(t1 - t0, t2 - t1, t2 - t0),
                                  image=image if want_image else None, refused=refused,
                                  track=track)
@@ -338,5 +348,5 @@ class TrackingSession:
     def reset(self) -> None:
         """Forget the target (IDLE) and the AGC range."""
         with self.lock:
-            self.tracker.reset()
+            self._reset_tracker()
             self.preprocessor.reset()

@@ -30,8 +30,9 @@ Polarity: ``white_hot`` (hot = bright) or ``black_hot`` (inverted).
 
 Bad values (what a broken or hostile publisher can send): only finite, plausible pixels enter the
 statistics, computed in float64. Floating-point pixels are implausible when their magnitude exceeds
-``max_abs_value`` or they are subnormal (byte-swapped floats of ordinary temperatures are
-subnormals or huge values); integer pixels are always plausible. In the image, NaN and -inf show
+``max_abs_value`` or is below ``min_abs_value`` without being zero (byte-swapped floats of
+ordinary temperatures spread over every magnitude from subnormal to ~1e38, so most of them fall
+outside [1e-6, 1e6]); integer pixels are always plausible. In the image, NaN and -inf show
 black, +inf and other out-of-range values saturate. A frame with fewer than ``min_valid_fraction``
 plausible pixels is refused with ``BadFrameError`` (a ValueError) and leaves the smoothed range as it
 was, so the next good frame comes out as if the bad one had never arrived.
@@ -77,6 +78,8 @@ class ThermalConfig:
     min_span: float = 8.0
     #: Float pixels with a larger magnitude are implausible (left out of the statistics).
     max_abs_value: float = 1e6
+    #: Float pixels with a smaller, non-zero magnitude are implausible (left out of the statistics).
+    min_abs_value: float = 1e-6
     #: Frames with a smaller share of finite, plausible pixels are refused (BadFrameError).
     min_valid_fraction: float = 0.5
     #: Also stretch 8-bit input (off: 8-bit frames are taken as already gain-controlled).
@@ -95,8 +98,10 @@ class ThermalConfig:
             raise ValueError("jump_fraction and min_span must be > 0, max_samples >= 16")
         if self.relearn_spans <= 0 or self.relearn_span_ratio <= 1.0:
             raise ValueError("need relearn_spans > 0 and relearn_span_ratio > 1")
-        if not self.max_abs_value > 0 or not 0.0 < self.min_valid_fraction <= 1.0:
-            raise ValueError("need max_abs_value > 0 and min_valid_fraction in (0, 1]")
+        if not 0 <= self.min_abs_value < self.max_abs_value or \
+                not 0.0 < self.min_valid_fraction <= 1.0:
+            raise ValueError("need 0 <= min_abs_value < max_abs_value and min_valid_fraction in "
+                             "(0, 1]")
 
 
 class ThermalPreprocessor:
@@ -188,10 +193,9 @@ class ThermalPreprocessor:
         total = sample.size
         if np.issubdtype(sample.dtype, np.floating):
             mag = np.abs(sample)
-            tiny = np.finfo(sample.dtype).tiny
             with np.errstate(invalid="ignore"):
                 ok = np.isfinite(sample) & (mag <= self.cfg.max_abs_value) \
-                    & ((mag >= tiny) | (sample == 0))
+                    & ((mag >= self.cfg.min_abs_value) | (sample == 0))
             sample = sample[ok]
         return sample.astype(np.float64), total
 
@@ -202,7 +206,7 @@ class ThermalPreprocessor:
             self.refused += 1
             raise BadFrameError(
                 f"frame refused by the AGC: {sample.size} of {total} sampled pixels are finite "
-                f"and plausible (|value| <= {cfg.max_abs_value:g}, not subnormal); need "
+                f"and plausible ({cfg.min_abs_value:g} <= |value| <= {cfg.max_abs_value:g}, or 0); need "
                 f"{cfg.min_valid_fraction:.0%}")
         lo, med, hi = (float(v) for v in np.percentile(
             sample, [cfg.low_percentile, 50.0, cfg.high_percentile]))

@@ -157,3 +157,16 @@ def point_targets(box_cxcywh, points: np.ndarray, negative: bool, rng: np.random
     else:
         ltrb = encode_ltrb(box, points).T.astype(np.float32)
     return label, ltrb
+
+
+def score_map_to_crop(prob, stride: int, instance_size: int):
+    """(B, 1, S, S) torch probability map -> (B, 1, X, X) over the search crop (X =
+    ``instance_size``): each point's value fills the stride x stride cell centred on the point
+    (bilinear between cells), zero outside the grid. For display (the tracker's saliency)."""
+    import torch.nn.functional as F
+
+    s = prob.shape[-1]
+    up = F.interpolate(prob, size=(s * stride, s * stride), mode="bilinear", align_corners=False)
+    pad = instance_size - s * stride
+    lo = pad // 2
+    return F.pad(up, (lo, pad - lo, lo, pad - lo))

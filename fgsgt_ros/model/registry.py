@@ -37,6 +37,7 @@ from typing import Any, Callable, Dict, Iterator, Mapping, Tuple
 #: Modules whose import registers a family (one line per family).
 _FAMILY_MODULES: Tuple[str, ...] = (
     "fgsgt_ros.model.family_fgsgt",
+    "fgsgt_ros.model.family_siamffn",
 )
 
 

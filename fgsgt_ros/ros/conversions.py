@@ -183,12 +183,17 @@ def compressed_header(data, fmt: str = "") -> Tuple[str, int, int, int]:
         offset = 12
     head = bytes(buf[offset:offset + 32])
     try:
+        tail = bytes(buf[-64:])
         if head.startswith(_PNG_MAGIC):
             codec = "png"
             width, height = _png_size(head)
+            if b"IEND" not in tail:  # libpng would print its own (unthrottled) error line
+                raise ConversionError("PNG truncated (no IEND chunk at the end)", "truncated")
         elif head.startswith(_JPEG_MAGIC):
             codec = "jpeg"
             width, height = _jpeg_size(buf[offset:])
+            if b"\xff\xd9" not in tail:
+                raise ConversionError("JPEG truncated (no end-of-image marker)", "truncated")
         else:
             codec = ""
     except ConversionError as exc:
@@ -203,6 +208,17 @@ def compressed_header(data, fmt: str = "") -> Tuple[str, int, int, int]:
         raise ConversionError(f"format '{safe_text(fmt)}' says {named} but the data is {codec}",
                               "format")
     return codec, int(width), int(height), offset
+
+
+def quiet_decoder_logs() -> None:
+    """Silence OpenCV's own decoder warnings (one unthrottled stderr line per corrupt PNG/JPEG, a
+    log flood a peer controls); the node logs each refused frame itself, throttled."""
+    try:
+        import cv2
+
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    except (ImportError, AttributeError):
+        pass
 
 
 def _last_line(exc: Exception) -> str:

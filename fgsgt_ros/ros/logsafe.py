@@ -16,6 +16,8 @@ from typing import Callable, Dict, Optional, Tuple
 #: Longest piece of untrusted text quoted in a log line or message (characters, after escaping).
 MAX_QUOTED = 64
 
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
 
 def safe_text(value, limit: int = MAX_QUOTED) -> str:
     """``value`` as one printable line: control and non-ASCII characters escaped (``\\n``,
@@ -26,7 +28,8 @@ def safe_text(value, limit: int = MAX_QUOTED) -> str:
     full = len(text)
     head = text[: 4 * limit + 16]  # escape only what can be shown
     escaped = head.encode("ascii", "backslashreplace").decode("ascii")
-    escaped = "".join(c if 32 <= ord(c) < 127 else f"\\x{ord(c):02x}" for c in escaped)
+    escaped = "".join(c if 32 <= ord(c) < 127 else _ESCAPES.get(c, f"\\x{ord(c):02x}")
+                      for c in escaped)
     if len(escaped) > limit or full > len(head):
         return f"{escaped[:limit]}...({full} chars)"
     return escaped

@@ -24,7 +24,7 @@ the GIL from the worker (measured in make demo: 4-6 instead of 15 processed fram
 
 from __future__ import annotations
 
-import re
+import functools
 import sys
 import threading
 import time
@@ -51,7 +51,8 @@ from vision_msgs.msg import (BoundingBox2D, Detection2D, Detection2DArray, Objec
 from fgsgt_ros.ros import params as P
 from fgsgt_ros.ros.buffers import Frame, FrameRingBuffer, LatestFrameMailbox
 from fgsgt_ros.ros.conversions import (ConversionError, array_to_image, compressed_to_array,
-                                       image_to_array)
+                                       image_to_array, quiet_decoder_logs)
+from fgsgt_ros.ros.logsafe import LogThrottle, safe_text
 from fgsgt_ros.ros.debug_image import draw_debug
 from fgsgt_ros.tracker.base import InvalidBoxError, check_box_values, validate_box
 from fgsgt_ros.tracker.session import ModelLoadError, TrackingSession
@@ -59,6 +60,10 @@ from fgsgt_ros.tracker.session import ModelLoadError, TrackingSession
 NODE_NAME = "fgsgt_tracker"
 _STATE_CODES = {"IDLE": TrackerStatus.STATE_IDLE, "TRACKING": TrackerStatus.STATE_TRACKING,
                 "LOST": TrackerStatus.STATE_LOST}
+# Service requests queued per service: back-to-back calls (a script, several operators) are all
+# answered instead of the default keep-last-10 silently dropping the older ones. Requests are small.
+SERVICE_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1000,
+                         reliability=ReliabilityPolicy.RELIABLE)
 
 
 class ConfigError(ValueError):
@@ -101,7 +106,10 @@ class _Stats:
         self.received = 0
         self.processed = 0
         self.bad_frames = 0
+        self.bad_reasons: dict = {}  # ConversionError.reason -> count
         self.errors = 0
+        self.callback_errors = 0  # exceptions caught at a callback's edge (should stay 0)
+        self.last_frame_mono = None  # monotonic time of the last valid input frame
         self.lost_in_transport = 0
         self.last_warning = ""
         self.done_times: deque = deque()
@@ -143,10 +151,15 @@ class TrackerNode(Node):
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"invalid tracker/thermal parameters: {exc}") from None
         self.session.configure(tracker_cfg, thermal_cfg)
-        self._throttle: dict = {}
+        self._throttle = LogThrottle(lambda text: self.get_logger().warning(text),
+                                     lambda: self.cfg.log_throttle_s)
+        quiet_decoder_logs()
         self._last_seq: dict = {}
         self.stats = _Stats()
-        self.ring = FrameRingBuffer(self.cfg.frame_buffer_size)
+        self.ring = FrameRingBuffer(self.cfg.frame_buffer_size,
+                                    int(self.cfg.frame_buffer_max_mb * 1024 * 1024))
+        self._stale_since: Optional[float] = None  # when the input went stale (monotonic)
+        self._stale_published = 0.0
         self.mailbox = LatestFrameMailbox()
         self._last_header: Optional[Header] = None
         self._last_score = 0.0
@@ -159,21 +172,28 @@ class TrackerNode(Node):
         # Results are published reliably (REP-2003); a best-effort subscriber still connects.
         out_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10,
                              reliability=ReliabilityPolicy.RELIABLE)
+        # Every callback is guarded: nothing a message or request holds can raise out of it
+        # (an exception there would stop the executor and the node).
         if self.cfg.input_transport == "compressed":
-            self.create_subscription(CompressedImage, "image/compressed", self._on_compressed,
-                                     in_qos)
+            self.create_subscription(CompressedImage, "image/compressed",
+                                     self._guard("image", self._on_compressed), in_qos)
         else:
-            self.create_subscription(Image, "image", self._on_image, in_qos)
+            self.create_subscription(Image, "image", self._guard("image", self._on_image), in_qos)
         if self.cfg.subscribe_init_box:
-            self.create_subscription(Detection2D, "init_box", self._on_init_box, 10)
+            self.create_subscription(Detection2D, "init_box",
+                                     self._guard("init_box", self._on_init_box), 10)
         self.pub_det = self.create_publisher(Detection2DArray, "detections", out_qos)
         self.pub_status = self.create_publisher(TrackerStatus, "status", out_qos)
         self.pub_sal = self.create_publisher(Image, "saliency", out_qos)
         self.pub_debug = self.create_publisher(Image, "debug_image", out_qos)
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self.create_service(InitTarget, "init_target", self._srv_init)
-        self.create_service(Trigger, "reset", self._srv_reset)
-        self.create_timer(self.cfg.diagnostics_period_s, self._publish_diagnostics)
+        self.create_service(InitTarget, "init_target", self._guard("init_target", self._srv_init),
+                            qos_profile=SERVICE_QOS)
+        self.create_service(Trigger, "reset", self._guard("reset", self._srv_reset),
+                            qos_profile=SERVICE_QOS)
+        self.create_timer(self.cfg.diagnostics_period_s,
+                          self._guard("diagnostics", self._publish_diagnostics))
+        self.create_timer(0.1, self._guard("stale_check", self._check_stale))
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
         self._stop = threading.Event()
@@ -227,23 +247,35 @@ class TrackerNode(Node):
     def _warn_throttled(self, kind: str, text: str) -> None:
         """One log line per kind of problem per ``log_throttle_s``; repeats are counted.
 
-        The kind is ``kind`` plus the message with its numbers blanked, so a stream of identical
-        bad frames logs once, while a different problem still gets its own line.
+        ``kind`` is a fixed name (e.g. ``bad_frame:encoding``), never text from a message, so a
+        stream of distinct bad strings still logs once per period. ``text`` must already quote
+        untrusted strings through ``safe_text``; it is cut to one bounded line here as well.
         """
-        kind = kind + ":" + re.sub(r"[-+]?\d[\d.e+-]*|nan|inf", "#", text.split(": ", 1)[-1])
-        now = time.monotonic()
-        if len(self._throttle) > 256:  # bounded memory whatever a publisher sends
-            self._throttle.clear()
-        last, suppressed = self._throttle.get(kind, (-1e18, 0))
+        text = safe_text(text, 400)
         self._message = text
         with self.stats.lock:
             self.stats.last_warning = text
-        if now - last >= self.cfg.log_throttle_s:
-            more = f" ({suppressed} more like this suppressed)" if suppressed else ""
-            self.get_logger().warning(text + more)
-            self._throttle[kind] = (now, 0)
-        else:
-            self._throttle[kind] = (last, suppressed + 1)
+        self._throttle.warn(kind, text)
+
+    def _guard(self, kind: str, callback):
+        """``callback`` wrapped so that no exception leaves it: counted, logged (throttled), and a
+        service still answers (success false with the reason). Keeps the signature (rclpy looks
+        at it to decide whether to pass MessageInfo)."""
+
+        @functools.wraps(callback)
+        def guarded(*args):
+            try:
+                return callback(*args)
+            except Exception as exc:
+                with self.stats.lock:
+                    self.stats.callback_errors += 1
+                reason = f"{type(exc).__name__}: {safe_text(exc, 200)}"
+                self._warn_throttled("callback:" + kind, f"{kind} failed: {reason}")
+                if len(args) == 2 and hasattr(args[1], "success") and hasattr(args[1], "message"):
+                    args[1].success, args[1].message = False, f"{kind} failed: {reason}"
+                    return args[1]  # a service: answer instead of leaving the caller waiting
+                return None
+        return guarded
 
     # --- input -----------------------------------------------------------------------------
     def _on_image(self, msg: Image, info) -> None:  # no default: rclpy then passes MessageInfo
@@ -273,17 +305,60 @@ class TrackerNode(Node):
         with self.stats.lock:
             self.stats.received += 1
         try:
-            image = decode(msg)
+            image = decode(msg, max_pixels=int(self.cfg.max_image_pixels))
         except ConversionError as exc:
-            with self.stats.lock:
-                self.stats.bad_frames += 1
-            self._warn_throttled("bad_frame", f"dropping bad frame (stamp "
-                                 f"{stamp_to_ns(msg.header.stamp) / 1e9:.3f}): {exc}")
+            self._bad_frame(msg, exc.reason, str(exc))
+            return
+        except (MemoryError, ValueError, TypeError, OverflowError) as exc:  # belt and braces
+            self._bad_frame(msg, "malformed", f"{type(exc).__name__}: {exc}")
             return
         frame = Frame(stamp_ns=stamp_to_ns(msg.header.stamp), header=msg.header, image=image,
                       received_ns=time.monotonic_ns(), convert_s=time.perf_counter() - t0)
+        with self.stats.lock:
+            self.stats.last_frame_mono = time.monotonic()
         self.ring.add(frame)
         self.mailbox.put(frame)
+
+    def _bad_frame(self, msg, reason: str, text: str) -> None:
+        with self.stats.lock:
+            self.stats.bad_frames += 1
+            self.stats.bad_reasons[reason] = self.stats.bad_reasons.get(reason, 0) + 1
+        self._warn_throttled("bad_frame:" + reason, f"dropping bad frame (stamp "
+                             f"{stamp_to_ns(msg.header.stamp) / 1e9:.3f}): {text}")
+
+    # --- stale input -----------------------------------------------------------------------
+    def _input_age_s(self) -> Optional[float]:
+        """Seconds since the last valid frame (None before the first one)."""
+        with self.stats.lock:
+            last = self.stats.last_frame_mono
+        return None if last is None else time.monotonic() - last
+
+    def _check_stale(self) -> None:
+        """A stalled camera must not look healthy: once no valid frame came for
+        ``stale_input_s``, publish a status saying so (again every ``stale_input_s`` while it
+        lasts); /diagnostics reports it too."""
+        age = self._input_age_s()
+        if age is None or age < self.cfg.stale_input_s:
+            self._stale_since = None
+            return
+        now = time.monotonic()
+        if self._stale_since is not None and now - self._stale_published < self.cfg.stale_input_s:
+            return
+        if self._stale_since is None:
+            self._stale_since = now
+        self._stale_published = now
+        text = f"input stale: no valid frame on {self._input_topic()} for {age:.1f} s"
+        header = Header(stamp=self.get_clock().now().to_msg())
+        if self._last_header is not None:
+            header.frame_id = self._last_header.frame_id
+        state = self.session.state
+        with self.stats.lock:
+            processed = self.stats.processed
+            dropped = self.mailbox.dropped + self.stats.lost_in_transport
+        self.pub_status.publish(TrackerStatus(
+            header=header, state=_STATE_CODES.get(state, 0), state_name=state,
+            score=float(self._last_score), processing_rate_hz=0.0, latency_ms=float(age * 1e3),
+            frames_processed=processed, frames_dropped=dropped, message=text))
 
     # --- worker ----------------------------------------------------------------------------
     def _work(self) -> None:
@@ -297,7 +372,7 @@ class TrackerNode(Node):
                 with self.stats.lock:
                     self.stats.errors += 1
                 self._warn_throttled("process", f"frame {frame.stamp_ns / 1e9:.3f} failed: "
-                                     f"{type(exc).__name__}: {exc}")
+                                     f"{type(exc).__name__}: {safe_text(exc, 200)}")
 
     def _process(self, frame: Frame) -> None:
         # Images are built only when switched on AND someone listens (rviz closed = no cost).
@@ -415,7 +490,7 @@ class TrackerNode(Node):
             response.box.center.position.y = float(xywh[1] + xywh[3] / 2.0)
             response.box.size_x, response.box.size_y = float(xywh[2]), float(xywh[3])
         if not ok:
-            self.get_logger().warning(f"init_target refused: {msg}")
+            self._warn_throttled("init_target", f"init_target refused: {msg}")
         return response
 
     def _on_init_box(self, msg: Detection2D) -> None:
@@ -454,7 +529,10 @@ class TrackerNode(Node):
                 # lost_in_transport = overwritten in the subscription queue / lost by best effort
                 "frames_dropped": self.mailbox.dropped,
                 "frames_lost_in_transport": s.lost_in_transport, "bad_frames": s.bad_frames,
-                "processing_errors": s.errors, "processing_rate_hz": f"{rate:.2f}",
+                "bad_frame_reasons": ", ".join(f"{k}={v}" for k, v in
+                                               sorted(s.bad_reasons.items())),
+                "processing_errors": s.errors, "callback_errors": s.callback_errors,
+                "processing_rate_hz": f"{rate:.2f}",
                 "latency_p50_ms": f"{np.percentile(lat, 50):.1f}",
                 "latency_p99_ms": f"{np.percentile(lat, 99):.1f}",
                 "time_convert_ms": f"{conv:.2f}", "time_preprocess_ms": f"{pre:.2f}",
@@ -462,11 +540,22 @@ class TrackerNode(Node):
                 "time_publish_ms": f"{pub:.2f}", "time_total_ms": f"{tot:.2f}",
                 # node = conversion + AGC + publishing (tracker = crop + network + decode)
                 "node_overhead_share": f"{(tot - trk) / tot:.3f}" if tot > 0 else "0",
-                "buffered_frames": len(self.ring), "last_warning": s.last_warning,
+                "buffered_frames": len(self.ring),
+                "buffered_mb": f"{self.ring.nbytes / 2**20:.1f}",
+                "last_warning": s.last_warning,
             }
-            bad = s.bad_frames + s.errors
+            bad = s.bad_frames + s.errors + s.callback_errors
+            last_frame = s.last_frame_mono
+        age = None if last_frame is None else time.monotonic() - last_frame
+        stale = age is None or age >= self.cfg.stale_input_s
+        values["input_age_s"] = "none yet" if age is None else f"{age:.2f}"
+        values["input_stale"] = str(stale)
         state = values["state"]
-        if bad and values["last_warning"]:
+        if stale:
+            level = DiagnosticStatus.STALE
+            message = (f"{state}; input stale: no valid frame for {age:.1f} s" if age is not None
+                       else f"{state}; no input frame received yet")
+        elif bad and values["last_warning"]:
             level, message = DiagnosticStatus.WARN, f"{state}; {bad} bad frames/errors so far"
         elif state == "LOST":
             level, message = DiagnosticStatus.WARN, "target lost"

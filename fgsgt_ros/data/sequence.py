@@ -3,7 +3,9 @@
 Plain folder layout (used by shared/data/tir_real_dev and by the synthetic generator):
 ``<seq>/img/*.png|jpg`` (sorted by name) + ``<seq>/groundtruth_rect.txt`` with one ``x,y,w,h`` row per
 frame (comma, tab or space separated; 0-based, continuous [x, x+w)); a NaN row means the target is
-absent. Frames are loaded lazily, unchanged (16-bit stays 16-bit), by ``Sequence.frame(i)``.
+absent. An optional ``<seq>/category.txt`` holds the target's object class (one word, e.g.
+``person``; the generator writes it), read into ``Sequence.category``. Frames are loaded lazily,
+unchanged (16-bit stays 16-bit), by ``Sequence.frame(i)``.
 """
 
 from __future__ import annotations
@@ -89,7 +91,10 @@ def read_plain_sequence(folder: Path, name: Optional[str] = None) -> Sequence:
     if not img_dir.is_dir() or not gt_file.is_file():
         raise FileNotFoundError(
             f"{folder} is not a plain sequence folder (needs img/ and groundtruth_rect.txt)")
-    return Sequence(name or folder.name, list_images(img_dir), read_box_file(gt_file))
+    cat_file = folder / "category.txt"
+    category = (cat_file.read_text().strip() or None) if cat_file.is_file() else None
+    return Sequence(name or folder.name, list_images(img_dir), read_box_file(gt_file),
+                    category=category)
 
 
 def read_plain_dataset(root: Path) -> List[Sequence]:
@@ -104,8 +109,9 @@ def read_plain_dataset(root: Path) -> List[Sequence]:
     return seqs
 
 
-def write_plain_sequence(folder: Path, frames, boxes: np.ndarray) -> None:
-    """Write frames (iterable of arrays; 16-bit kept) and (N, 4) boxes in the plain layout."""
+def write_plain_sequence(folder: Path, frames, boxes: np.ndarray, category: Optional[str] = None) -> None:
+    """Write frames (iterable of arrays; 16-bit kept) and (N, 4) boxes in the plain layout (and the
+    target's object class to ``category.txt`` when given)."""
     import cv2
 
     folder = Path(folder)
@@ -121,3 +127,5 @@ def write_plain_sequence(folder: Path, frames, boxes: np.ndarray) -> None:
     lines = ["NaN,NaN,NaN,NaN" if not np.isfinite(b).all() else
              ",".join(f"{v:.2f}" for v in b) for b in boxes]
     (folder / "groundtruth_rect.txt").write_text("\n".join(lines) + "\n")
+    if category:
+        (folder / "category.txt").write_text(f"{category}\n")

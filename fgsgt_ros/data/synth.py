@@ -471,6 +471,6 @@ def generate_dataset(out: Path, cfg: SynthConfig, n_sequences: int, n_frames: in
     for i in tqdm(range(n_sequences), desc=f"generate {cfg.name}", disable=not progress, unit="seq"):
         seq = generate_sequence(cfg, n_frames, seed, i)
         folder = out / f"synth_{seed}_{i:04d}"
-        write_plain_sequence(folder, seq.frames, seq.boxes)
+        write_plain_sequence(folder, seq.frames, seq.boxes, category=seq.info.get("category") or seq.info.get("shape"))
         paths.append(folder)
     return paths

@@ -38,6 +38,7 @@ from typing import Any, Callable, Dict, Iterator, Mapping, Tuple
 _FAMILY_MODULES: Tuple[str, ...] = (
     "fgsgt_ros.model.family_fgsgt",
     "fgsgt_ros.model.family_siamffn",
+    "fgsgt_ros.model.family_mmnet",
 )
 
 

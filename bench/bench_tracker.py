@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Whole tracker step (AGC + crop + network + decode) per frame, beside OpenCV CSRT, one thread.
+
+What a robot gets at camera rate is the session's step, not the network alone: this bench runs
+``TrackingSession.step`` (the loop the node, ``fgsgt eval`` and the demo share) on generated
+16-bit frames at Lepton size (160x120) and at 640x512, for each tracker named, interleaved round
+by round with CSRT so that load on a shared machine hits both alike. It reports ms/frame
+(median of the rounds' medians), frames/s and the ratio to CSRT measured in the same run, and
+writes them to a JSON file.
+
+    python bench/bench_tracker.py [--trackers fgsgt,siamrpnpp_tiny] [--frames 150] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+SIZES = {"160x120": (120, 160), "640x512": (512, 640)}
+
+
+def _frames(h: int, w: int, n: int, seed: int = 0):
+    """A warm square target drifting over a noisy 16-bit background; (frames, first box)."""
+    rng = np.random.default_rng(seed)
+    base = (3000 + 40 * rng.standard_normal((h, w))).astype(np.float32)
+    side = max(8, w // 16)
+    frames = []
+    for i in range(n):
+        f = base + 10 * rng.standard_normal((h, w)).astype(np.float32)
+        x = int(w / 3 + (w / 4) * np.sin(i / 25.0))
+        y = int(h / 3 + (h / 6) * np.cos(i / 30.0))
+        f[y:y + side, x:x + side] += 400
+        frames.append(np.clip(f, 0, 65535).astype(np.uint16))
+    x0, y0 = int(w / 3), int(h / 3 + h / 6)
+    return frames, (x0, y0, side, side)
+
+
+def _round(session, frames, box) -> float:
+    session.init(frames[0], box)
+    times = []
+    for f in frames[1:]:
+        t0 = time.perf_counter()
+        session.step(f)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--trackers", default="fgsgt", help="comma-separated tracker specs (CSRT is "
+                   "always added as the baseline)")
+    p.add_argument("--frames", type=int, default=150)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--out", default="out/bench_tracker.json")
+    args = p.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(1)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import cv2
+
+    cv2.setNumThreads(1)
+    from fgsgt_ros.tracker.session import TrackingSession
+
+    names = [t for t in args.trackers.split(",") if t and t != "csrt"] + ["csrt"]
+    sessions = {n: TrackingSession(n, num_threads=1) for n in names}
+    results = {}
+    for size, (h, w) in SIZES.items():
+        frames, box = _frames(h, w, args.frames + 1)
+        per = {n: [] for n in names}
+        for _ in range(args.rounds):
+            for n in names:
+                per[n].append(_round(sessions[n], frames, box))
+        results[size] = {n: float(np.median(v)) * 1000.0 for n, v in per.items()}
+    load = os.getloadavg()[0]
+    print(f"tracker step (AGC + crop + network + decode), 1 thread, median ms/frame; "
+          f"load average {load:.1f}")
+    print(f"{'tracker':<18}" + "".join(f"{s:>22}" for s in SIZES))
+    for n in names:
+        cells = []
+        for size in SIZES:
+            ms = results[size][n]
+            cells.append(f"{ms:7.1f} ms {1000 / ms:5.0f} fps {ms / results[size]['csrt']:4.2f}x")
+        print(f"{n:<18}" + "".join(f"{c:>22}" for c in cells))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps({"ms_per_frame": results, "load_average": load,
+                                          "frames": args.frames, "rounds": args.rounds}, indent=2))
+    print(f"written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

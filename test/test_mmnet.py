@@ -350,6 +350,12 @@ def test_tracker_follows_a_shift_and_shares_state_logic():
         tracker.update(img.astype(np.uint16))
     tracker.mark_lost()
     assert tracker.state == TrackState.LOST
+    # runtime tuning keeps the state; LOST -> TRACKING at the new recover threshold
+    from fgsgt_ros.tracker.config import TrackerConfig
+    tracker.set_config(TrackerConfig(lost_threshold=0.2, recover_threshold=0.6))
+    assert tracker.state == TrackState.LOST
+    res = tracker.update(shifted)
+    assert res.score > 0.6 and res.state == TrackState.TRACKING
     tracker.reset()
     assert tracker.state == TrackState.IDLE and tracker.box is None
 

@@ -131,7 +131,7 @@ def _register_calibrate(subparsers) -> None:
 def run_calibrate(args: argparse.Namespace) -> int:
     from fgsgt_ros.evaluation import calibration as C
     from fgsgt_ros.tracker import TrackerBuildError, load_model
-    from fgsgt_ros.tracker.siamese import SiameseTracker
+    from fgsgt_ros.model.registry import family_of
 
     try:
         cfg = C.CalibrationConfig(
@@ -149,7 +149,9 @@ def run_calibrate(args: argparse.Namespace) -> int:
     base = loaded.tracker_config
 
     def make_tracker(tracker_cfg):
-        return SiameseTracker(loaded.model, loaded.model_cfg, tracker_cfg, device=args.device)
+        # the model family's tracker class (SiameseTracker, MMNet's SiamFCTracker, ...)
+        return family_of(loaded.model_cfg).make_tracker(loaded.model, loaded.model_cfg, tracker_cfg,
+                                                         device=args.device)
 
     try:
         if args.dataset is not None:

@@ -90,8 +90,7 @@ class SiamFCTracker:
         if hasattr(self.model, "eval"):
             self.model.eval()
         self.name = name or getattr(model_cfg, "name", "siamfc")
-        self._monitor = LostMonitor(self.cfg.lost_threshold, self.cfg.lost_frames,
-                                    self.cfg.recover_threshold)
+        self._monitor = LostMonitor(self.cfg)
         self._center = np.zeros(2)
         self._size = np.zeros(2)
         self._windows = {}
@@ -111,6 +110,12 @@ class SiamFCTracker:
 
     def reset(self) -> None:
         self._monitor.stop()
+
+    def set_config(self, cfg: TrackerConfig) -> None:
+        """Use ``cfg`` (context, minimum size, LOST fields) from the next ``update`` on, keeping the
+        target, its template and its state (runtime tuning; see ``SiameseTracker.set_config``)."""
+        self.cfg = cfg
+        self._monitor.retune(cfg)
 
     def mark_lost(self) -> None:
         """Declare the target lost now (see ``SiameseTracker.mark_lost``)."""

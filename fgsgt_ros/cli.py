@@ -26,7 +26,10 @@ class UserError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from fgsgt_ros import __version__
+
     parser = argparse.ArgumentParser(prog="fgsgt", description="FGSGT thermal tracker tools")
+    parser.add_argument("--version", action="version", version=f"fgsgt_ros {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:

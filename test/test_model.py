@@ -468,10 +468,11 @@ def test_model_cli_reports_costs_and_rejects_bad_input(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "score 17x17 x 5 anchors" in out and "GFLOPs" in out
     assert main(["model-info", "resnet"]) == 2
-    assert "valid: fgsgt_r50" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "unknown model 'resnet'" in err and "fgsgt_r50" in err
     assert main(["export-onnx", "--checkpoint", str(tmp_path / "no.pt"),
                  "--out", str(tmp_path / "m.onnx")]) == 2
-    assert "checkpoint not found" in capsys.readouterr().err
+    assert f"checkpoint {tmp_path / 'no.pt'} not found" in capsys.readouterr().err
 
 
 def test_loss_ignores_undefined_regression_targets_of_negative_pairs():

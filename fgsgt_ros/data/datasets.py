@@ -49,6 +49,30 @@ from fgsgt_ros.data.sequence import (Sequence, list_images, read_box_file, read_
                                      read_plain_sequence)
 
 FORMATS = ("plain", "lsotb_tir", "lsotb_tir_train", "ptb_tir", "vot", "got10k")
+#: Other accepted names (``fgsgt train`` and ``fgsgt eval`` take the same set): "auto" detects the
+#: layout; "lsotb" is either LSOTB-TIR layout (evaluation or training split), detected.
+FORMAT_ALIASES = {"auto": None, "lsotb": "lsotb", "lsotb_train": "lsotb_tir_train",
+                  "lsotb_eval": "lsotb_tir", "ptb": "ptb_tir", "got-10k": "got10k"}
+#: Every name ``read_dataset(format=...)`` and the CLIs' ``--format`` accept.
+FORMAT_CHOICES = tuple(FORMAT_ALIASES) + FORMATS
+
+
+def resolve_format(root: Path, format: Optional[str]) -> str:
+    """One of ``FORMATS`` for ``format`` (a format, an alias, "auto" or None = detect)."""
+    name = (format or "auto").strip().lower()
+    if name in FORMATS:
+        return name
+    if name not in FORMAT_ALIASES:
+        raise DatasetError(f"unknown dataset format {format!r}; valid: {', '.join(FORMAT_CHOICES)}")
+    target = FORMAT_ALIASES[name]
+    if target is None:
+        return detect_format(root)
+    if target == "lsotb":
+        found = detect_format(root)
+        if found not in ("lsotb_tir", "lsotb_tir_train"):
+            raise DatasetError(f"{root} is not in an LSOTB-TIR layout (it looks like {found})")
+        return found
+    return target
 
 # LSOTB-TIR's 12 challenge attributes (paper order), used to name 0/1 attribute vectors of length 12.
 LSOTB_TIR_ATTRIBUTES = ("TC", "IV", "DIS", "DEF", "OCC", "OV", "SV", "FM", "MB", "BC", "LR", "ARV")
@@ -426,7 +450,7 @@ def read_dataset(root: Path, format: Optional[str] = None, *, split: Optional[st
 
     Args:
         root: the dataset folder.
-        format: one of ``FORMATS``; ``None`` = ``detect_format(root)``.
+        format: one of ``FORMATS`` or ``FORMAT_ALIASES``; ``None``/"auto" = ``detect_format(root)``.
         split: GOT-10k split (train/val/test); ignored by the other formats.
         names: keep only these sequence names (error if one is unknown).
         progress: tqdm bar while reading per-frame annotations (LSOTB-TIR training split).
@@ -436,9 +460,7 @@ def read_dataset(root: Path, format: Optional[str] = None, *, split: Optional[st
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"dataset folder {root} does not exist")
-    fmt = format or detect_format(root)
-    if fmt not in _READERS:
-        raise DatasetError(f"unknown dataset format {fmt!r}; valid: {', '.join(FORMATS)}")
+    fmt = resolve_format(root, format)
     try:
         seqs = _READERS[fmt](root, split=split, progress=progress)
     except FileNotFoundError as exc:
@@ -457,6 +479,7 @@ def read_dataset(root: Path, format: Optional[str] = None, *, split: Optional[st
     return seqs
 
 
-__all__ = ["FORMATS", "DatasetError", "detect_format", "read_dataset", "read_lsotb_tir",
+__all__ = ["FORMATS", "FORMAT_ALIASES", "FORMAT_CHOICES", "resolve_format", "DatasetError",
+           "detect_format", "read_dataset", "read_lsotb_tir",
            "read_lsotb_tir_train", "read_ptb_tir", "read_vot", "read_got10k", "read_region_file",
            "parse_voc_xml_box", "read_plain_sequence", "LSOTB_TIR_ATTRIBUTES", "PTB_TIR_ATTRIBUTES"]

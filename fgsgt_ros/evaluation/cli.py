@@ -10,10 +10,17 @@ import sys
 from pathlib import Path
 
 from fgsgt_ros.cli import UserError
-from fgsgt_ros.data.datasets import FORMATS, DatasetError, read_dataset
+from fgsgt_ros.data.datasets import FORMAT_CHOICES, DatasetError, read_dataset
+from fgsgt_ros.model.runtime import DEFAULT_NUM_THREADS, DEFAULT_RUNTIME, RUNTIMES
 from fgsgt_ros.tracker.thermal import POLARITIES, ThermalConfig
 
 _DEFAULT_TRACKERS = "fgsgt,csrt,kcf,mosse"
+#: ``--out`` when not given: out/eval/<dataset folder name> under the current directory
+DEFAULT_OUT_ROOT = Path("out") / "eval"
+
+
+def default_out(dataset: Path) -> Path:
+    return DEFAULT_OUT_ROOT / (Path(dataset).resolve().name or "dataset")
 
 
 def register(subparsers) -> None:
@@ -27,14 +34,23 @@ def register(subparsers) -> None:
                    help="comma-separated: 'fgsgt' (shipped model), csrt, kcf, mosse, a preset with "
                         "its checkpoint 'fgsgt_tiny:path.pt', a checkpoint path; 'NAME=SPEC' names "
                         f"one (default: {_DEFAULT_TRACKERS})")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.add_argument("--format", choices=FORMATS, default=None,
-                   help="dataset layout (default: detected from the folder)")
+    p.add_argument("--out", type=Path, default=None,
+                   help=f"output folder (default: {DEFAULT_OUT_ROOT}/<dataset folder name>)")
+    p.add_argument("--format", choices=FORMAT_CHOICES, default="auto", metavar="FORMAT",
+                   help="dataset layout, the same names as `fgsgt train --format`: "
+                        + ", ".join(FORMAT_CHOICES) + " (default: auto = detected)")
     p.add_argument("--split", default=None, help="GOT-10k split: train, val or test")
     p.add_argument("--sequences", default=None, help="comma-separated subset of sequence names")
     p.add_argument("--protocol", choices=("ope", "vot"), default="ope",
                    help="one-pass evaluation (default) or the supervised VOT protocol")
     p.add_argument("--device", default="cpu", help="torch device for network trackers")
+    p.add_argument("--runtime", choices=RUNTIMES, default=DEFAULT_RUNTIME,
+                   help="inference runtime of network trackers: torch (PyTorch eager) or onnx "
+                        "(exported once, run by onnxruntime; about 2x faster on a small CPU) "
+                        "(default: %(default)s)")
+    p.add_argument("--threads", type=int, default=DEFAULT_NUM_THREADS,
+                   help="CPU threads for the network, as the node's num_threads "
+                        "(0 = the library default) (default: %(default)s)")
     p.add_argument("--polarity", choices=POLARITIES, default=ThermalConfig().polarity,
                    help="thermal display polarity fed to the trackers")
     p.add_argument("--no-resume", action="store_true", help="re-run sequences that have results")
@@ -47,22 +63,33 @@ def run(args: argparse.Namespace) -> int:
     specs = [s.strip() for s in args.trackers.split(",") if s.strip()]
     if not specs:
         raise UserError("--trackers is empty")
-    names = [s.strip() for s in args.sequences.split(",")] if args.sequences else None
-    try:
-        sequences = read_dataset(args.dataset, args.format, split=args.split, names=names)
-    except DatasetError as exc:
-        raise UserError(str(exc)) from exc
-
-    # Build every tracker once up front so a bad spec fails before any work is done.
+    if args.threads < 0:
+        raise UserError(f"--threads must be >= 0, got {args.threads}")
+    if args.out is None:
+        args.out = default_out(args.dataset)
+    if args.threads > 0:
+        import torch
+        torch.set_num_threads(args.threads)
+    # Build every tracker first so a bad spec fails before any work (reading a large dataset).
     from fgsgt_ros.evaluation.runner import tracker_name
     from fgsgt_ros.tracker import TrackerBuildError, build_tracker
     items = []
     for spec in specs:
         real = spec.split("=", 1)[1] if "=" in spec else spec
         try:
-            items.append((tracker_name(spec), build_tracker(real, device=args.device)))
+            items.append((tracker_name(spec), build_tracker(
+                real, device=args.device, runtime=args.runtime, num_threads=args.threads)))
         except (TrackerBuildError, ValueError) as exc:
-            raise UserError(f"tracker {spec!r}: {exc}") from exc
+            message = str(exc)
+            # the message names the spec already ("unknown tracker 'x': ..."): say it once
+            raise UserError(message if repr(real) in message or real in message
+                            else f"tracker {spec!r}: {message}") from None
+
+    names = [s.strip() for s in args.sequences.split(",")] if args.sequences else None
+    try:
+        sequences = read_dataset(args.dataset, args.format, split=args.split, names=names)
+    except DatasetError as exc:
+        raise UserError(str(exc)) from exc
 
     thermal = ThermalConfig(polarity=args.polarity)
     dataset_name = args.dataset.resolve().name

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import numpy as np
 
@@ -21,11 +21,26 @@ _PLOTS = (
 )
 
 
+#: Colours of the first trackers (matplotlib's tab10), in the order the trackers were given.
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf")
+
+
+def tracker_styles(names) -> Dict[str, Tuple[str, str]]:
+    """{tracker: (colour, linestyle)} by the trackers' order (as given to ``fgsgt eval``), so a
+    tracker keeps its colour in every plot of a run whatever its rank; after 10, dashed lines."""
+    return {n: (PALETTE[i % len(PALETTE)], "-" if i < len(PALETTE) else "--")
+            for i, n in enumerate(names)}
+
+
 def write_plots(overall: Dict[str, Dict[str, object]], out_dir: Path, title: str = "") -> List[Path]:
-    """One PNG per metric with a curve per tracker, legend sorted by score. Returns the paths."""
+    """One PNG per metric with a curve per tracker, legend sorted by score; a tracker has the same
+    colour in every plot (``tracker_styles``). Returns the paths."""
     import matplotlib
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
+
+    styles = tracker_styles(list(overall))
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -34,9 +49,10 @@ def write_plots(overall: Dict[str, Dict[str, object]], out_dir: Path, title: str
         fig, ax = plt.subplots(figsize=(6, 4.5), dpi=100)
         entries = [(n, m) for n, m in overall.items() if m.get(curve_key) is not None]
         entries.sort(key=lambda nm: -np.nan_to_num(nm[1][score_key], nan=-1))
-        for i, (n, m) in enumerate(entries):
-            ax.plot(xs, np.asarray(m[curve_key]), linewidth=2,
-                    linestyle="-" if i < 7 else "--", label=f"{n} [{tag} {m[score_key]:.3f}]")
+        for n, m in entries:
+            colour, linestyle = styles[n]
+            ax.plot(xs, np.asarray(m[curve_key]), linewidth=2, color=colour, linestyle=linestyle,
+                    label=f"{n} [{tag} {m[score_key]:.3f}]")
         ax.set(xlabel=xlabel, ylabel=ylabel, xlim=(xs[0], xs[-1]), ylim=(0, 1.02),
                title=f"{name}{' - ' + title if title else ''}")
         ax.grid(True, alpha=0.3)

@@ -358,7 +358,8 @@ def format_tables(summary: Dict[str, object], max_sequences: int = 30) -> str:
     trackers: Dict[str, Dict[str, object]] = summary["trackers"]
     names = list(trackers)
     lines = []
-    head = (f"{'tracker':<22}{'success AUC':>12}{'prec@20px':>11}{'nprec@0.20':>12}{'FPS':>8}"
+    nw = max([22] + [len(n) + 2 for n in names])  # name column: no tracker name is cut
+    head = (f"{'tracker':<{nw}}{'success AUC':>12}{'prec@20px':>11}{'nprec@0.20':>12}{'FPS':>8}"
             f"{'always-box AUC':>16}{'LOST|visible':>14}{'TRACK|absent':>14}")
     lines += [f"One-pass evaluation on {summary.get('dataset') or 'dataset'}: "
               f"{len(summary['sequences'])} sequence(s)"
@@ -366,7 +367,7 @@ def format_tables(summary: Dict[str, object], max_sequences: int = 30) -> str:
               head, "-" * len(head)]
     for n in names:
         o = trackers[n]["overall"]
-        lines.append(f"{n:<22}{o['success_auc']:>12.3f}{o['precision_20']:>11.3f}"
+        lines.append(f"{n:<{nw}}{o['success_auc']:>12.3f}{o['precision_20']:>11.3f}"
                      f"{o['norm_precision_20']:>12.3f}{o['fps']:>8.1f}"
                      f"{o.get('success_auc_always_box', float('nan')):>16.3f}"
                      f"{o.get('lost_when_visible', float('nan')):>14.3f}"
@@ -377,19 +378,26 @@ def format_tables(summary: Dict[str, object], max_sequences: int = 30) -> str:
     seqs = summary["sequences"]
     if 1 < len(seqs) <= max_sequences or len(seqs) == 1:
         lines += ["", "Per sequence (success AUC / precision@20px):"]
-        lines.append(f"{'sequence':<24}" + "".join(f"{n[:17]:>18}" for n in names))
+        # columns as wide as their header, cells right-aligned under it
+        sw = max([24] + [len(s) + 2 for s in seqs])
+        widths = [max(len(n), 11) + 2 for n in names]
+        lines.append(f"{'sequence':<{sw}}" + "".join(f"{n:>{w}}" for n, w in zip(names, widths)))
         for s in seqs:
-            row = f"{s[:23]:<24}"
-            for n in names:
+            row = f"{s:<{sw}}"
+            for n, w in zip(names, widths):
                 m = trackers[n]["sequences"][s]
-                row += f"{m['success_auc']:>9.3f}/{m['precision_20']:<8.3f}"
+                row += f"{m['success_auc']:.3f}/{m['precision_20']:.3f}".rjust(w)
             lines.append(row)
     tags = sorted({t for n in names for t in trackers[n]["attributes"]})
     if tags:
         lines += ["", "Per attribute (success AUC):"]
-        lines.append(f"{'attribute':<24}{'seqs':>5}" + "".join(f"{n[:13]:>14}" for n in names))
+        aw = max([24] + [len(t) + 2 for t in tags])
+        widths = [max(len(n), 6) + 2 for n in names]
+        lines.append(f"{'attribute':<{aw}}{'seqs':>5}"
+                     + "".join(f"{n:>{w}}" for n, w in zip(names, widths)))
         for tag in tags:
             count = trackers[names[0]]["attributes"][tag]["sequences"]
-            lines.append(f"{tag[:23]:<24}{count:>5}" + "".join(
-                f"{trackers[n]['attributes'][tag]['success_auc']:>14.3f}" for n in names))
+            lines.append(f"{tag:<{aw}}{count:>5}" + "".join(
+                f"{trackers[n]['attributes'][tag]['success_auc']:>{w}.3f}"
+                for n, w in zip(names, widths)))
     return "\n".join(lines)

@@ -1,27 +1,92 @@
-"""``fgsgt`` sub-commands of the model area: ``model-info`` and ``export-onnx``."""
+"""``fgsgt`` sub-commands of the model area: ``model-info`` and ``export-onnx``.
+
+Both take a model the way ``fgsgt eval --trackers`` does: ``fgsgt`` (the shipped model), a shipped
+preset name (``fgsgt_tiny``), ``PRESET:PATH`` or a checkpoint path; ``model-info`` also takes a
+bare preset name without shipped weights (architecture only).
+"""
 
 from __future__ import annotations
 
 import argparse
+import ast
+from pathlib import Path
+
+#: export-onnx's --out when not given: out/onnx/<preset>.onnx under the current directory
+DEFAULT_EXPORT_DIR = Path("out") / "onnx"
+
+
+def _load(spec: str, allow_untrained: bool):
+    from fgsgt_ros.cli import UserError
+    from fgsgt_ros.tracker import DEFAULT_TRACKER, TrackerBuildError, load_model
+    from fgsgt_ros.tracker.peers import PEERS
+
+    if spec.strip().lower() in PEERS:
+        raise UserError(f"{spec!r} is an OpenCV tracker, not a network")
+    if allow_untrained:  # any preset is valid here, with or without shipped weights
+        from .registry import PRESETS
+        name = spec.strip()
+        if name != DEFAULT_TRACKER and name not in PRESETS and ":" not in name \
+                and not Path(name).expanduser().exists() and not name.endswith((".pt", ".onnx")):
+            raise UserError(f"unknown model {name!r}; valid: {DEFAULT_TRACKER}, "
+                            f"{', '.join(PRESETS)}, PRESET:PATH or a checkpoint path")
+    try:
+        return load_model(spec, allow_untrained=allow_untrained)
+    except TrackerBuildError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _training_summary(extra) -> str:
+    trained = extra.get("trained")
+    if isinstance(trained, str):  # stored as the repr of a dict of plain values
+        try:
+            trained = ast.literal_eval(trained)
+        except (ValueError, SyntaxError):
+            return trained[:120]
+    if not isinstance(trained, dict):
+        return ""
+    parts = []
+    if "epoch" in trained:
+        parts.append(f"{trained['epoch']} epochs")
+    tc = trained.get("train_config")
+    if isinstance(tc, dict) and tc.get("name"):
+        parts.append(f"schedule {tc['name']}")
+    if "global_step" in trained:
+        parts.append(f"{trained['global_step']} steps")
+    return ", ".join(parts)
 
 
 def _cmd_info(args) -> int:
-    from fgsgt_ros.cli import UserError
-    from .registry import get_preset
-    from .registry import build_model
     from .profile import count_gflops, count_params
+    from .registry import family_of
 
-    try:
-        cfg = get_preset(args.preset)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    net = build_model(cfg).eval()
-    print(f"preset        {cfg.name}")
+    loaded = _load(args.model, allow_untrained=True)
+    cfg, net = loaded.model_cfg, loaded.model
+    print(f"preset        {cfg.name} (family {family_of(cfg).name})")
+    if loaded.path is not None:
+        size = loaded.path.stat().st_size / 1e6
+        print(f"checkpoint    {loaded.path} ({size:.1f} MB)")
+        summary = _training_summary(loaded.extra)
+        if summary:
+            print(f"trained       {summary}")
+        tc = (loaded.extra or {}).get("tracker_config")
+        if isinstance(tc, dict) and tc:
+            print("tracker cfg   " + ", ".join(f"{k} {v}" for k, v in sorted(tc.items()))
+                  + " (checkpoint's own, e.g. from `fgsgt calibrate --write`)")
+        else:
+            print("tracker cfg   none stored: TrackerConfig defaults (lost_threshold 0.3, "
+                  "recover_threshold 0.5); measure them with `fgsgt calibrate --write`")
+    else:
+        print("checkpoint    none (no shipped weights for this preset: architecture only)")
     print(f"inputs        exemplar {cfg.exemplar_size}, instance {cfg.instance_size}")
-    print(f"outputs       score {cfg.score_size}x{cfg.score_size} x {cfg.anchor_num} anchors")
-    print(f"modules       FGPCB {cfg.fgpcb.enabled} (fusion {cfg.fgpcb.fusion}), "
-          f"RRSPN {cfg.rrspn.enabled} (N={cfg.rrspn.num_srrb}, guidance {cfg.rrspn.guidance})")
-    print(f"loss          IoU {cfg.loss.iou}, saliency {cfg.loss.saliency}")
+    if hasattr(cfg, "anchor_num"):
+        print(f"outputs       score {cfg.score_size}x{cfg.score_size} x {cfg.anchor_num} anchors")
+    elif hasattr(cfg, "score_size"):
+        print(f"outputs       score {cfg.score_size}x{cfg.score_size}")
+    if hasattr(cfg, "fgpcb") and hasattr(cfg, "rrspn"):
+        print(f"modules       FGPCB {cfg.fgpcb.enabled} (fusion {cfg.fgpcb.fusion}), "
+              f"RRSPN {cfg.rrspn.enabled} (N={cfg.rrspn.num_srrb}, guidance {cfg.rrspn.guidance})")
+    if hasattr(cfg, "loss") and hasattr(cfg.loss, "iou"):
+        print(f"loss          IoU {cfg.loss.iou}, saliency {cfg.loss.saliency}")
     print(f"parameters    {count_params(net) / 1e6:.2f} M")
     print(f"GFLOPs/frame  {count_gflops(net):.2f} (search branch, template cached)")
     return 0
@@ -29,32 +94,53 @@ def _cmd_info(args) -> int:
 
 def _cmd_export(args) -> int:
     from fgsgt_ros.cli import UserError
-    from .checkpoint import CheckpointError, load_checkpoint
-    from .export import export_onnx
+    from .export import export_onnx, read_onnx_metadata
 
+    spec = args.model or args.checkpoint
+    if not spec:
+        raise UserError("name the model to export: fgsgt, a shipped preset, PRESET:PATH or a "
+                        "checkpoint path")
+    loaded = _load(spec, allow_untrained=False)
+    out = args.out or DEFAULT_EXPORT_DIR / f"{loaded.model_cfg.name}.onnx"
+    tracker_config = dict(vars(loaded.tracker_config))
     try:
-        net, cfg, _ = load_checkpoint(args.checkpoint)
-    except CheckpointError as exc:
-        raise UserError(str(exc)) from None
-    try:
-        track, template = export_onnx(net, args.out, opset=args.opset)
+        track, template = export_onnx(loaded.model, out, opset=args.opset,
+                                      tracker_config=tracker_config)
     except ImportError as exc:
         raise UserError(f"ONNX export needs the onnx package ({exc})") from None
-    print(f"wrote {track} and {template} ({cfg.name})")
+    meta = read_onnx_metadata(track)
+    print(f"wrote {track} (track graph) and {template} (template graph) of "
+          f"{loaded.model_cfg.name} from {loaded.path}")
+    ins = ", ".join(f"{i['name']} {i['shape']}" for i in meta["inputs"])
+    outs = ", ".join(f"{o['name']} {o['shape']}" for o in meta["outputs"])
+    print(f"track graph   inputs {ins}; outputs {outs}")
+    print(f"input         {meta['preprocessing']['scaling']}")
+    print(f"decoding      {meta['decoding']['type']} (details in the graphs' metadata_props "
+          f"'fgsgt_ros.*', read with fgsgt_ros.model.export.read_onnx_metadata)")
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from .registry import PRESETS
     from .export import OPSET
 
-    p = subparsers.add_parser("model-info", help="parameters and GFLOPs of a model preset")
-    p.add_argument("preset", help=f"one of: {', '.join(PRESETS)}")
+    model_help = ("fgsgt (the shipped model), a preset name (fgsgt_tiny, ...), PRESET:PATH or a "
+                  "checkpoint path")
+    p = subparsers.add_parser(
+        "model-info", help="architecture, parameters, GFLOPs and training of a model",
+        description="Show a model's architecture, parameters and GFLOPs; for a checkpoint also "
+                    "its file, training summary and stored tracker settings.")
+    p.add_argument("model", nargs="?", default="fgsgt", help=model_help + " (default: fgsgt)")
     p.set_defaults(func=_cmd_info)
 
-    p = subparsers.add_parser("export-onnx", help="export a checkpoint's inference path to ONNX")
-    p.add_argument("--checkpoint", required=True, help="checkpoint file (.pt)")
-    p.add_argument("--out", required=True,
-                   help="output .onnx path (the template graph goes to <stem>.template.onnx)")
+    p = subparsers.add_parser(
+        "export-onnx", help="export a model's inference path to ONNX (with metadata)",
+        description="Write the track graph (OUT) and the template graph (<stem>.template.onnx); "
+                    "both carry metadata_props describing inputs, scaling, decoding and the "
+                    "tracker settings, for TensorRT / C++ use without this package.")
+    p.add_argument("model", nargs="?", default=None,
+                   help=model_help.replace("a preset name", "a shipped preset name"))
+    p.add_argument("--checkpoint", default=None, help="the model (same as the positional MODEL)")
+    p.add_argument("--out", type=Path, default=None,
+                   help=f"output .onnx path (default: {DEFAULT_EXPORT_DIR}/<preset>.onnx)")
     p.add_argument("--opset", type=int, default=OPSET, help="ONNX opset (default %(default)s)")
     p.set_defaults(func=_cmd_export)

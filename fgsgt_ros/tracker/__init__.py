@@ -54,6 +54,7 @@ class LoadedModel:
     extra: Dict[str, Any] = field(default_factory=dict)
     path: Optional[Path] = None  # None for an untrained network
     name: str = ""
+    runtime: str = "torch"  # fgsgt_ros.model.runtime.RUNTIMES: what ``model`` runs on
 
     @property
     def tracker_config(self) -> TrackerConfig:
@@ -64,11 +65,16 @@ class LoadedModel:
 
 def _load(path: Path, device: str, expect_preset: Optional[str]):
     from fgsgt_ros.model.checkpoint import CheckpointError, load_checkpoint
+    from fgsgt_ros.model.runtime import is_onnx_file, onnx_as_checkpoint_message
     if not path.is_file():
         raise TrackerBuildError(f"checkpoint {path} does not exist (not found)")
+    if path.suffix.lower() == ".onnx":
+        raise TrackerBuildError(onnx_as_checkpoint_message(path))
     try:
         model, cfg, extra = load_checkpoint(str(path), device=device)
     except CheckpointError as exc:
+        if is_onnx_file(path):
+            raise TrackerBuildError(onnx_as_checkpoint_message(path)) from None
         raise TrackerBuildError(f"cannot load checkpoint {path}: {exc}") from None
     except Exception as exc:  # anything else from an odd file is still one clear line
         raise TrackerBuildError(f"cannot load checkpoint {path}: {type(exc).__name__}: {exc}") \
@@ -84,20 +90,47 @@ def _load(path: Path, device: str, expect_preset: Optional[str]):
 
 
 def _looks_like_path(spec: str) -> bool:
-    return "/" in spec or "\\" in spec or spec.endswith((".pt", ".pth"))
+    return "/" in spec or "\\" in spec or spec.endswith((".pt", ".pth", ".onnx"))
+
+
+def shipped_presets():
+    """Presets that have a shipped checkpoint (usable by name as a tracker)."""
+    from fgsgt_ros import weights
+    return [p for p in _preset_names() if Path(weights.checkpoint_path(p)).is_file()]
+
+
+def _on_runtime(loaded: "LoadedModel", runtime: str, device: str, num_threads: int):
+    """``loaded`` with its network on ``runtime`` (fgsgt_ros.model.runtime.with_runtime)."""
+    from fgsgt_ros.model.runtime import RuntimeUnavailableError, with_runtime
+    try:
+        loaded.model = with_runtime(loaded.model, runtime, device=device, threads=num_threads,
+                                    tracker_config=(loaded.extra or {}).get("tracker_config"))
+    except (ValueError, RuntimeUnavailableError) as exc:
+        raise TrackerBuildError(str(exc)) from None
+    loaded.runtime = runtime.strip().lower()
+    return loaded
 
 
 def load_model(spec: str = DEFAULT_TRACKER, *, device: str = "cpu",
-               expect_preset: Optional[str] = None, allow_untrained: bool = False) -> LoadedModel:
+               expect_preset: Optional[str] = None, allow_untrained: bool = False,
+               runtime: str = "torch", num_threads: Optional[int] = None) -> LoadedModel:
     """Resolve a network specification (``build_tracker``'s, without the OpenCV peers) and load it.
 
     ``spec``: ``"fgsgt"`` (the shipped checkpoint), ``"PRESET:PATH"``, ``"PATH"``, ``"PRESET"`` (the
     shipped ``fgsgt_ros/weights/PRESET.pt``; an untrained network if there is none and
     ``allow_untrained``), or the file name of another shipped checkpoint (``"NAME.pt"``).
     ``expect_preset``: refuse a checkpoint holding another model preset.
-    Raises TrackerBuildError (a ValueError) with a one-line reason (missing file: "not found").
+    ``runtime``: "torch" (PyTorch eager) or "onnx" (the network exported once and run by
+    onnxruntime with ``num_threads`` intra-op threads, default ``DEFAULT_NUM_THREADS``; see
+    ``fgsgt_ros.model.runtime.with_runtime``).
+    Raises TrackerBuildError (a ValueError) with a one-line reason (missing file: "not found"; an
+    exported .onnx graph given as the checkpoint: says so).
     """
     from fgsgt_ros import weights
+    from fgsgt_ros.model.runtime import DEFAULT_NUM_THREADS
+
+    if num_threads is None:
+        num_threads = DEFAULT_NUM_THREADS
 
     if not isinstance(spec, str) or not spec.strip():
         raise TrackerBuildError("empty tracker specification")
@@ -125,7 +158,8 @@ def load_model(spec: str = DEFAULT_TRACKER, *, device: str = "cpu",
                 raise TrackerBuildError(f"preset {spec!r} is not {expect_preset!r}")
             cfg = get_preset(spec)
             model = build_model(cfg).to(device).eval()
-            return LoadedModel(model, cfg, {}, None, f"{spec}(untrained)")
+            return _on_runtime(LoadedModel(model, cfg, {}, None, f"{spec}(untrained)"), runtime,
+                               device, num_threads)
         else:
             raise TrackerBuildError(f"no shipped checkpoint for preset {spec!r} ({shipped} not "
                                     f"found); use {spec}:PATH to a trained checkpoint")
@@ -138,21 +172,24 @@ def load_model(spec: str = DEFAULT_TRACKER, *, device: str = "cpu",
         raise TrackerBuildError(f"checkpoint {spec} not found (no such file)")
     else:
         from fgsgt_ros.tracker.peers import PEERS
+        shipped = shipped_presets()
         raise TrackerBuildError(
-            f"unknown tracker {spec!r}: expected {DEFAULT_TRACKER!r}, one of {', '.join(PEERS)}, a "
-            f"preset ({', '.join(presets)}), PRESET:CHECKPOINT or an existing checkpoint file")
+            f"unknown tracker {spec!r}: expected {DEFAULT_TRACKER!r}, one of {', '.join(PEERS)}"
+            + (f", a shipped model ({', '.join(shipped)})" if shipped else "")
+            + ", PRESET:CHECKPOINT (any model preset) or an existing checkpoint file")
 
     model, cfg, extra = _load(path, device, preset)
     if expect_preset is not None and getattr(cfg, "name", None) != expect_preset:
         raise TrackerBuildError(f"checkpoint {path} holds preset {cfg.name!r}, not "
                                 f"{expect_preset!r}")
     name = spec if spec == DEFAULT_TRACKER else (preset or getattr(cfg, "name", path.stem))
-    return LoadedModel(model, cfg, extra, path, name)
+    return _on_runtime(LoadedModel(model, cfg, extra, path, name), runtime, device, num_threads)
 
 
 def build_tracker(spec: str = DEFAULT_TRACKER, *, tracker_cfg: Optional[TrackerConfig] = None,
                   device: str = "cpu", allow_untrained: bool = False,
-                  expect_preset: Optional[str] = None, loaded: Optional[LoadedModel] = None):
+                  expect_preset: Optional[str] = None, loaded: Optional[LoadedModel] = None,
+                  runtime: str = "torch", num_threads: Optional[int] = None):
     """Build a tracker from a short specification.
 
     ``spec`` is one of:
@@ -169,7 +206,9 @@ def build_tracker(spec: str = DEFAULT_TRACKER, *, tracker_cfg: Optional[TrackerC
     ``TrackerConfig()`` is used.
     ``expect_preset``: refuse a checkpoint holding another model preset. ``loaded``: a network
     already loaded for this spec (``load_model``), reused instead of loading it again (how
-    ``TrackingSession`` rebuilds its tracker with new settings).
+    ``TrackingSession`` rebuilds its tracker with new settings). ``runtime`` / ``num_threads``:
+    the network's inference runtime, "torch" or "onnx" (``load_model``; ignored for OpenCV peers
+    and for ``loaded``, which already is on its runtime).
     Raises TrackerBuildError (a ValueError) with a one-line reason.
     """
     from fgsgt_ros.tracker.peers import PEERS, OpenCVTracker
@@ -187,7 +226,7 @@ def build_tracker(spec: str = DEFAULT_TRACKER, *, tracker_cfg: Optional[TrackerC
 
     if loaded is None:
         loaded = load_model(spec, device=device, allow_untrained=allow_untrained,
-                            expect_preset=expect_preset)
+                            expect_preset=expect_preset, runtime=runtime, num_threads=num_threads)
     if tracker_cfg is None:
         tracker_cfg = loaded.tracker_config
     # the tracker class (and its decoding) comes with the network's family

@@ -13,8 +13,6 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-# user-facing format names -> fgsgt_ros.data.datasets formats
-FORMAT_ALIASES = {"lsotb": "lsotb_tir_train", "got10k": "got10k", "plain": "plain"}
 
 
 def register(subparsers) -> None:
@@ -29,8 +27,10 @@ def register(subparsers) -> None:
                    help="training preset (default: %(default)s, the SiamRPN++ recipe)")
     p.add_argument("--data", required=True, type=Path, action="append",
                    help="dataset folder (repeat for several)")
-    p.add_argument("--format", default="auto",
-                   help="dataset layout: auto|plain|lsotb|got10k or any fgsgt_ros.data.datasets format")
+    from fgsgt_ros.data.datasets import FORMAT_CHOICES
+    p.add_argument("--format", default="auto", choices=FORMAT_CHOICES, metavar="FORMAT",
+                   help="dataset layout, the same names as `fgsgt eval --format`: "
+                        + ", ".join(FORMAT_CHOICES) + " (default: auto = detected)")
     p.add_argument("--out", required=True, type=Path, help="run folder (checkpoints, TensorBoard)")
     p.add_argument("--epochs", type=int, help="override the schedule's number of epochs")
     p.add_argument("--batch-size", type=int, help="per-process batch size")
@@ -70,11 +70,11 @@ def build_train_config(args: argparse.Namespace):
 
 
 def load_sequences(paths, fmt: str):
-    from fgsgt_ros.data.datasets import read_dataset
+    from fgsgt_ros.data.datasets import read_dataset, resolve_format
 
     seqs = []
     for root in paths:
-        f = None if fmt == "auto" else FORMAT_ALIASES.get(fmt, fmt)
+        f = resolve_format(root, fmt)
         seqs.extend(read_dataset(root, f, split="train" if f == "got10k" else None))
     return seqs
 

@@ -1,0 +1,264 @@
+"""The `fgsgt` CLI as a user meets it (issue 14): --version, model-info/export-onnx taking the names
+eval takes, ONNX graphs with metadata, runtime torch|onnx, one-line errors (an .onnx file given as
+a checkpoint, unknown trackers named once, presets without weights not offered), eval's default
+--out, one set of dataset format names for train and eval, fixed plot colours per tracker, and
+one default for CPU threads."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fgsgt_ros import weights
+
+HAVE_WEIGHTS = weights.default_checkpoint().is_file()
+needs_weights = pytest.mark.skipif(not HAVE_WEIGHTS, reason="shipped checkpoint missing")
+
+
+class Result:
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture
+def fgsgt(capsys, monkeypatch):
+    """Run ``fgsgt ARGS`` in this process (no interpreter start-up); ``cwd`` changes directory."""
+    from fgsgt_ros.cli import main
+
+    def run(*args, cwd=None):
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        capsys.readouterr()
+        try:
+            rc = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse's --version / usage errors
+            rc = exc.code
+        out, err = capsys.readouterr()
+        return Result(rc, out, err)
+    return run
+
+
+def test_version():
+    from fgsgt_ros import __version__
+
+    r = subprocess.run([sys.executable, "-m", "fgsgt_ros.cli", "--version"], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == f"fgsgt_ros {__version__}"
+
+
+@needs_weights
+def test_model_info_takes_a_checkpoint_and_a_preset(fgsgt):
+    from fgsgt_ros.model.registry import PRESETS
+    from fgsgt_ros.tracker import shipped_presets
+
+    r = fgsgt("model-info", weights.default_checkpoint())
+    assert r.returncode == 0, r.stderr
+    assert "checkpoint    " in r.stdout and "fgsgt_tiny.pt" in r.stdout
+    assert "trained       " in r.stdout and "parameters" in r.stdout
+    bare = next(p for p in PRESETS if "tiny" in p and p not in shipped_presets())
+    r = fgsgt("model-info", bare)  # a preset without shipped weights: architecture only
+    assert r.returncode == 0, r.stderr
+    assert "architecture only" in r.stdout and "parameters" in r.stdout
+
+
+@needs_weights
+def test_export_onnx_takes_shipped_names_and_writes_metadata(tmp_path, fgsgt):
+    onnx = pytest.importorskip("onnx")
+    from fgsgt_ros.model.export import read_onnx_metadata
+
+    r = fgsgt("export-onnx", "fgsgt", cwd=tmp_path)  # shipped name, default --out
+    assert r.returncode == 0, r.stderr
+    track = tmp_path / "out" / "onnx" / "fgsgt_tiny.onnx"
+    template = tmp_path / "out" / "onnx" / "fgsgt_tiny.template.onnx"
+    assert track.is_file() and template.is_file()
+    onnx.checker.check_model(str(track))
+    meta, tmeta = read_onnx_metadata(track), read_onnx_metadata(template)
+    assert meta["graph"] == "track" and tmeta["graph"] == "template"
+    assert meta["preset"] == "fgsgt_tiny" and meta["family"] == "fgsgt"
+    assert meta["model_config"]["exemplar_size"] == meta["preprocessing"]["exemplar_size"] == 95
+    assert [i["name"] for i in meta["inputs"]] == ["x"] + [f"k{i}" for i in range(6)]
+    assert meta["inputs"][0]["shape"] == [1, 3, 191, 191] and meta["inputs"][0]["layout"] == "NCHW"
+    assert "0..255" in meta["preprocessing"]["scaling"]
+    assert [o["name"] for o in meta["outputs"]] == ["cls", "loc", "sal"]
+    dec = meta["decoding"]
+    assert dec["type"] == "siamrpn_anchors" and dec["score_size"] == 17
+    assert len(dec["anchor_shapes_wh"]) == dec["anchor_num"] == 5
+    # the checkpoint's calibrated LOST thresholds travel with the graph
+    assert meta["tracker_config"]["lost_threshold"] == pytest.approx(
+        __import__("fgsgt_ros.tracker", fromlist=["load_model"]).load_model().tracker_config
+        .lost_threshold)
+    r = fgsgt("export-onnx", "siamrpnpp_tiny", "--out", tmp_path / "s.onnx")
+    assert r.returncode == 0, r.stderr
+    assert read_onnx_metadata(tmp_path / "s.onnx")["preset"] == "siamrpnpp_tiny"
+
+
+@needs_weights
+def test_onnx_graph_given_as_checkpoint_is_one_clear_line(tmp_path, fgsgt):
+    pytest.importorskip("onnx")
+    from fgsgt_ros.model.export import export_onnx
+    from fgsgt_ros.tracker import TrackerBuildError, load_model
+
+    track, _ = export_onnx(load_model().model, tmp_path / "m.onnx")
+    for spec in (str(track), f"fgsgt_tiny:{track}"):
+        with pytest.raises(TrackerBuildError, match="is an exported ONNX graph, not a checkpoint"):
+            load_model(spec)
+    renamed = tmp_path / "m.pt"  # an ONNX file under a checkpoint name is recognised too
+    renamed.write_bytes(track.read_bytes())
+    with pytest.raises(TrackerBuildError, match="is an exported ONNX graph"):
+        load_model(str(renamed))
+    for cmd in (["model-info", track], ["eval", tmp_path, "--trackers", track]):
+        r = fgsgt(*cmd)
+        assert r.returncode == 2
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and "is an exported ONNX graph, not a checkpoint" in lines[0], \
+            r.stderr
+
+
+@needs_weights
+def test_runtime_onnx_tracks_like_torch(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from fgsgt_ros.data.synth import generate_sequence, get_preset
+    from fgsgt_ros.model.runtime import OnnxNet
+    from fgsgt_ros.tracker import build_tracker, load_model
+    from fgsgt_ros.tracker.thermal import ThermalPreprocessor
+
+    loaded = load_model(runtime="onnx", num_threads=1)
+    assert loaded.runtime == "onnx" and isinstance(loaded.model, OnnxNet)
+    seq = generate_sequence(get_preset("lepton"), 12, 5, 0)
+    boxes = {}
+    for runtime in ("torch", "onnx"):
+        tracker, agc = build_tracker("fgsgt", runtime=runtime), ThermalPreprocessor()
+        tracker.init(agc(seq.frames[0]), seq.boxes[0])
+        boxes[runtime] = np.array([tracker.update(agc(f)).box for f in seq.frames[1:]])
+    assert type(build_tracker("fgsgt", runtime="onnx").model).__name__ == "OnnxNet"
+    np.testing.assert_allclose(boxes["onnx"], boxes["torch"], atol=0.5)
+
+
+def test_unknown_runtime_and_tracker_messages(fgsgt):
+    from fgsgt_ros.tracker import TrackerBuildError, load_model, shipped_presets
+
+    with pytest.raises(TrackerBuildError, match="unknown runtime 'tensorrt'"):
+        load_model("fgsgt_tiny", runtime="tensorrt", allow_untrained=True)
+    with pytest.raises(TrackerBuildError) as info:
+        load_model("siamrpn")
+    message = str(info.value)
+    assert "fgsgt_r50" not in message  # presets without weights are not offered as trackers
+    for name in shipped_presets():
+        assert name in message
+    r = fgsgt("eval", Path(__file__).parent, "--trackers", "siamrpn")
+    assert r.returncode == 2
+    assert r.stderr.count("'siamrpn'") == 1, r.stderr  # named once, not "tracker 'x': unknown 'x'"
+
+
+def _tiny_plain_dataset(root: Path, n_seq: int = 2, frames: int = 6) -> Path:
+    from fgsgt_ros.data.sequence import write_plain_sequence
+    from fgsgt_ros.data.synth import generate_sequence, get_preset
+
+    for i in range(n_seq):
+        seq = generate_sequence(get_preset("lepton"), frames, 11 + i, 0)
+        write_plain_sequence(root / f"seq_{i}", seq.frames, seq.boxes)
+    return root
+
+
+def test_eval_default_out_format_alias_and_aligned_table(tmp_path, fgsgt):
+    data = _tiny_plain_dataset(tmp_path / "mydata")
+    r = fgsgt("eval", data, "--trackers", "csrt,a_long_tracker_name=kcf", "--format", "auto",
+              "--no-plots", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    summary = tmp_path / "out" / "eval" / "mydata" / "summary.json"
+    assert summary.is_file()
+    lines = r.stdout.splitlines()
+    head = lines.index("Per sequence (success AUC / precision@20px):")
+    table = lines[head + 1: head + 4]
+    # every row of the per-sequence table has the same width and the columns line up
+    assert len({len(line.rstrip()) for line in table}) == 1, table
+    ends = [i for i, c in enumerate(table[0]) if c != " " and (i + 1 == len(table[0])
+                                                                or table[0][i + 1] == " ")]
+    for row in table[1:]:
+        for end in ends[1:]:
+            assert row[end] != " ", (table, end)
+    r = fgsgt("eval", data, "--trackers", "csrt", "--format", "lsotb", "--out", tmp_path / "o")
+    assert r.returncode == 2 and "not in an LSOTB-TIR layout" in r.stderr
+
+
+def test_train_and_eval_take_the_same_format_names(tmp_path):
+    from fgsgt_ros.data.datasets import FORMAT_CHOICES, FORMATS, read_dataset, resolve_format
+    from fgsgt_ros.evaluation.cli import register as register_eval
+    from fgsgt_ros.training.cli import register as register_train
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    register_eval(sub)
+    register_train(sub)
+    choices = {}
+    for name, p in sub.choices.items():
+        for action in p._actions:
+            if "--format" in action.option_strings:
+                choices[name] = tuple(action.choices)
+    assert choices["eval"] == choices["train"] == FORMAT_CHOICES
+    assert set(FORMATS) <= set(FORMAT_CHOICES)
+    assert {"lsotb", "lsotb_tir_train", "lsotb_tir", "auto"} <= set(FORMAT_CHOICES)
+    # train's old "lsotb" is an LSOTB-TIR training folder, detected
+    root = tmp_path / "LSOTB"
+    (root / "Annotations" / "p" / "s").mkdir(parents=True)
+    (root / "TrainingData" / "p" / "s").mkdir(parents=True)
+    assert resolve_format(root, "lsotb") == "lsotb_tir_train"
+    assert resolve_format(root, "lsotb_train") == "lsotb_tir_train"
+    data = _tiny_plain_dataset(tmp_path / "d", n_seq=1, frames=3)
+    assert len(read_dataset(data, "auto")) == 1
+
+
+def test_plot_colours_are_fixed_per_tracker(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from fgsgt_ros.evaluation.metrics import (NORM_PRECISION_THRESHOLDS, PRECISION_THRESHOLDS,
+                                              SUCCESS_THRESHOLDS)
+    from fgsgt_ros.evaluation.plots import tracker_styles, write_plots
+
+    def entry(s, p):  # A wins on success, B on precision: the legend order differs per plot
+        return {"success_curve": np.full(len(SUCCESS_THRESHOLDS), s), "success_auc": s,
+                "precision_curve": np.full(len(PRECISION_THRESHOLDS), p), "precision_20": p,
+                "norm_precision_curve": np.full(len(NORM_PRECISION_THRESHOLDS), p),
+                "norm_precision_20": p}
+
+    overall = {"A": entry(0.8, 0.2), "B": entry(0.3, 0.9), "C": entry(0.5, 0.5)}
+    seen = []
+    original = Figure.savefig
+
+    def record(fig, *args, **kwargs):
+        seen.append({line.get_label().split(" [")[0]: line.get_color()
+                     for ax in fig.axes for line in ax.get_lines()})
+        return original(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", record)
+    paths = write_plots(overall, tmp_path)
+    assert len(paths) == 3 and all(p.is_file() for p in paths)
+    styles = tracker_styles(list(overall))
+    assert len({c for c, _ in styles.values()}) == 3
+    for colours in seen:
+        assert colours == {n: styles[n][0] for n in overall}
+
+
+def test_one_default_for_cpu_threads():
+    from fgsgt_ros.evaluation.cli import register
+    from fgsgt_ros.model.runtime import DEFAULT_NUM_THREADS
+    from fgsgt_ros.ros.demo import build_parser
+    import argparse
+
+    assert DEFAULT_NUM_THREADS == 1
+    sub = argparse.ArgumentParser().add_subparsers()
+    register(sub)
+    eval_threads = next(a.default for a in sub.choices["eval"]._actions if a.dest == "threads")
+    assert eval_threads == DEFAULT_NUM_THREADS
+    assert build_parser().parse_args([]).threads == DEFAULT_NUM_THREADS
+    try:
+        from fgsgt_ros.ros.params import NodeConfig
+    except ImportError:  # rclpy-free import failed: params needs ROS here
+        return
+    assert NodeConfig().num_threads == DEFAULT_NUM_THREADS

@@ -39,6 +39,7 @@ _FAMILY_MODULES: Tuple[str, ...] = (
     "fgsgt_ros.model.family_fgsgt",
     "fgsgt_ros.model.family_siamffn",
     "fgsgt_ros.model.family_mmnet",
+    "fgsgt_ros.model.family_ibfp",
 )
 
 

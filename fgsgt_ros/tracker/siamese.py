@@ -125,10 +125,15 @@ class SiameseTracker:
         device: torch device string, e.g. "cpu" or "cuda:0".
         decoder: network output -> ``decoding.Candidates`` (default: SiamRPN++ anchors); other
             heads (anchor-free, ...) plug in here and share the rest of the tracking loop.
+        online: optional per-target learner (e.g. IBFP's online branch, ``tracker/online.py``)
+            with ``start(x, outputs, box)`` on the first frame's search crop (target centred;
+            box cx, cy, w, h in crop pixels from the centre), ``refine(outputs) -> outputs``
+            before decoding and ``observe(candidates, best, box, confident)`` after each decision.
     """
 
     def __init__(self, model, model_cfg, tracker_cfg: Optional[TrackerConfig] = None,
-                 device: str = "cpu", name: Optional[str] = None, decoder=None) -> None:
+                 device: str = "cpu", name: Optional[str] = None, decoder=None,
+                 online=None) -> None:
         self.cfg = tracker_cfg or TrackerConfig()
         self.model_cfg = model_cfg
         self.device = torch.device(device)
@@ -137,6 +142,7 @@ class SiameseTracker:
             self.model.eval()
         self.name = name or getattr(model_cfg, "name", "siamese")
         self.decoder = decoder if decoder is not None else AnchorDecoder.from_model_cfg(model_cfg)
+        self.online = online
         self._monitor = LostMonitor(self.cfg.lost_threshold, self.cfg.lost_frames,
                                     self.cfg.recover_threshold)
         self._center = np.zeros(2)
@@ -215,6 +221,14 @@ class SiameseTracker:
             z = crop_square(image, center, self._context(), self.model_cfg.exemplar_size,
                             self._fill(image))
             self.model.template(self._to_tensor(z))
+            if self.online is not None:  # the first search crop, target centred
+                mc = self.model_cfg
+                s_x = self._context() * mc.instance_size / mc.exemplar_size
+                xt = self._to_tensor(crop_square(image, center, s_x, mc.instance_size,
+                                                 self._fill(image)))
+                k = mc.instance_size / s_x
+                self.online.start(xt, self.model.track(xt),
+                                  np.array([0.0, 0.0, size[0] * k, size[1] * k]))
         except Exception:
             self._center, self._size = old_center, old_size
             raise
@@ -235,7 +249,10 @@ class SiameseTracker:
             s_x *= cfg.reacquire_scale
         scale = mc.instance_size / s_x  # crop pixels per frame pixel
         x = crop_square(image, self._center, s_x, mc.instance_size, self._fill(image))
-        cand = self.decoder(self.model.track(self._to_tensor(x)))
+        out = self.model.track(self._to_tensor(x))
+        if self.online is not None:
+            out = self.online.refine(out)
+        cand = self.decoder(out)
         score, pred, window = cand.score, cand.boxes, cand.window
 
         # scale / aspect-ratio change penalty (in crop pixels)
@@ -260,6 +277,8 @@ class SiameseTracker:
             size[1] = np.clip(size[1], min(cfg.min_size, frame_h), frame_h)
             self._center, self._size = center, size
         state = self._monitor.step(best_score)
+        if self.online is not None:
+            self.online.observe(cand, best, pred[best], state == TrackState.TRACKING and not lost)
 
         sal_crop = cand.saliency
         fn = None

@@ -1,0 +1,271 @@
+"""IBFP's online branch: a small conv net learned per target while tracking (no ROS imports).
+
+The paper (Pi et al., "Instance-based Feature Pyramid for Visual Object Tracking", after ATOM)
+keeps the offline branch on the first-frame template and adds an online branch: four conv layers
+(256 hidden channels) on the search crop's deep backbone feature, fitted on the first frame,
+updated every 10 frames or when a hard negative appears, supervised with a hinge MSE; its
+response is up-sampled to the centre map's size and mixed ``s = 0.3 s_c + 0.7 s_u`` (Eq. 11).
+
+Our choices where the paper is vague (``fgsgt_ros.model.ibfp.OnlineConfig``; docs/ARCHITECTURE.md):
+
+- **input**: the layer3 (stride 16) search feature the network's ``track`` returns as its third
+  output (the paper's "layer4"); the response grid is ``points.point_grid(16, S3)`` and up-samples
+  exactly onto the stride-8 centre map (bilinear, corners aligned: S = 2 S3 - 1);
+- **labels / loss**: the offline Gaussian centre label (``ibfp.center_label``) at the target's
+  crop position and the same focal hinge MSE (alpha 0.9, gamma 0.1, tau 0.05, squared);
+- **first frame**: 8 samples of the first search crop (centre, four axis shifts and two diagonal
+  shifts of ``init_shift`` x the crop side, and the mirrored crop), kept for the whole sequence,
+  ``init_steps`` Adam steps on them;
+- **memory**: the last ``memory`` tracked frames whose mixed score reached ``sample_min_score``
+  (feature + label at the box the tracker chose), FIFO; frames while LOST are never added;
+- **hard negative**: the mixed score map (before the cosine window) has a second peak, outside
+  ``hard_negative_exclusion`` x (w, h) of the chosen point, of at least ``hard_negative_ratio``
+  times the chosen score; the frame is added (its label is 0 at the distractor) and an update is
+  triggered at once;
+- **updates**: ``update_steps`` Adam steps over the whole memory, queued and run at most
+  ``max_steps_per_frame`` per frame, so no frame pays a whole update (per-frame time bounded).
+
+The hook interface ``SiameseTracker`` calls (``start``/``refine``/``observe``) is generic: any
+object with these three methods can post-process a network's output tuple and learn from the
+tracker's decisions.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Callable, Deque, List, Optional, Tuple
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from fgsgt_ros.model.ibfp import IBFPLossConfig, OnlineConfig, center_label, focal_hinge_mse
+from fgsgt_ros.model.points import point_grid
+
+
+class OnlineNet(nn.Module):
+    """``layers`` 3x3 convs (ReLU between): C -> hidden -> ... -> 1 response map."""
+
+    def __init__(self, in_channels: int, hidden: int, layers: int):
+        super().__init__()
+        mods: List[nn.Module] = []
+        c = in_channels
+        for _ in range(layers - 1):
+            mods += [nn.Conv2d(c, hidden, 3, padding=1), nn.ReLU(inplace=True)]
+            c = hidden
+        mods.append(nn.Conv2d(c, 1, 3, padding=1))
+        self.net = nn.Sequential(*mods)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class _Adam:
+    """Minimal Adam (Kingma & Ba) with L2 weight decay over a parameter list. ``torch.optim``'s
+    first use imports torch._dynamo, seconds of start-up a tracker should not pay on its first
+    target; this is the same update in a few tensor ops."""
+
+    def __init__(self, params, lr: float, weight_decay: float = 0.0,
+                 betas=(0.9, 0.999), eps: float = 1e-8) -> None:
+        self.params = [p for p in params]
+        self.lr, self.wd, self.betas, self.eps = lr, weight_decay, betas, eps
+        self.m = [torch.zeros_like(p) for p in self.params]
+        self.v = [torch.zeros_like(p) for p in self.params]
+        self.t = 0
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.t += 1
+        b1, b2 = self.betas
+        c1, c2 = 1.0 - b1 ** self.t, 1.0 - b2 ** self.t
+        for p, m, v in zip(self.params, self.m, self.v):
+            if p.grad is None:
+                continue
+            g = p.grad + self.wd * p if self.wd else p.grad
+            m.mul_(b1).add_(g, alpha=1.0 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1.0 - b2)
+            p.addcdiv_(m / c1, (v / c2).sqrt_().add_(self.eps), value=-self.lr)
+
+
+def _shift(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
+    """Translate an image batch by (dx, dy) pixels (content moves right/down), edges replicated."""
+    if dx == 0 and dy == 0:
+        return x
+    h, w = x.shape[-2:]
+    p = max(abs(dx), abs(dy))
+    padded = F.pad(x, (p, p, p, p), mode="replicate")
+    return padded[..., p - dy:p - dy + h, p - dx:p - dx + w].contiguous()
+
+
+class OnlineLearner:
+    """The online branch as a ``SiameseTracker`` hook (see the module docstring).
+
+    Args:
+        cfg: ``OnlineConfig``.
+        loss_cfg: the model's ``IBFPLossConfig`` (label sigma, hinge loss parameters).
+        features: search-crop tensor (1, 3, X, X) -> the network's output tuple (the online branch
+            takes its third element, the layer3 feature); used for the first-frame augmentations.
+        score_stride: stride of the centre map's point grid (``model_cfg.stride``).
+        device: torch device.
+    """
+
+    FEATURE_INDEX = 2
+    FEATURE_STRIDE = 16
+
+    def __init__(self, cfg: OnlineConfig, loss_cfg: IBFPLossConfig,
+                 features: Callable[[torch.Tensor], tuple], score_stride: float = 8.0,
+                 device="cpu") -> None:
+        self.cfg = cfg
+        self.score_stride = float(score_stride)
+        self.loss_cfg = loss_cfg
+        self.features = features
+        self.device = torch.device(device)
+        self.net: Optional[OnlineNet] = None
+        self.opt: Optional[_Adam] = None
+        self._init_samples: List[Tuple[torch.Tensor, torch.Tensor]] = []
+        self._memory: Deque[Tuple[torch.Tensor, torch.Tensor]] = deque(maxlen=max(cfg.memory, 1))
+        self._feat: Optional[torch.Tensor] = None
+        self._scale = 1.0
+        self._pending = 0
+        self._frame = 0
+        self._points: Optional[np.ndarray] = None
+        self._score_size = 0
+        #: statistics for benchmarks/tests: steps run, hard negatives seen, update triggers
+        self.stats = {"steps": 0, "hard_negatives": 0, "updates": 0, "init_ms": 0.0}
+
+    # ------------------------------------------------------------------ helpers
+    def _label(self, box_crop, size: int) -> torch.Tensor:
+        if self._points is None or self._points.shape[0] != size * size:
+            self._points = point_grid(self.FEATURE_STRIDE, size)
+        lab = center_label(box_crop, self._points, self.FEATURE_STRIDE, self.loss_cfg)
+        return torch.from_numpy(lab.reshape(1, 1, size, size)).to(self.device)
+
+    def response(self, feat: torch.Tensor) -> torch.Tensor:
+        """Online response (B, 1, S3, S3) for layer3 features."""
+        return self.net(feat)
+
+    def _steps(self, n: int) -> None:
+        if n <= 0 or self.net is None:
+            return
+        samples = self._init_samples + list(self._memory)
+        feats = torch.cat([f for f, _ in samples])
+        labels = torch.cat([lab for _, lab in samples])
+        lc = self.loss_cfg
+        with torch.enable_grad():
+            self.net.train()
+            for _ in range(n):
+                per_point, pos = focal_hinge_mse(self.net(feats), labels, lc.alpha, lc.gamma,
+                                                 lc.tau, lc.power)
+                loss = per_point.sum() / pos.sum().clamp_min(1).to(per_point.dtype)
+                self.opt.zero_grad(set_to_none=True)
+                loss.backward()
+                self.opt.step()
+            self.net.eval()
+        self.stats["steps"] += n
+        self.last_loss = float(loss.detach())
+
+    # ------------------------------------------------------------------ hook interface
+    def start(self, x: torch.Tensor, outputs, box_crop) -> None:
+        """First frame: ``x`` the search crop centred on the target, ``outputs`` the network's
+        output for it, ``box_crop`` the target (cx, cy, w, h) in crop pixels from the centre."""
+        t0 = time.perf_counter()
+        cfg = self.cfg
+        raw = outputs[self.FEATURE_INDEX].detach()
+        # the backbone's features are large (raw 0..255 input): scale them by the first frame's
+        # RMS so the branch's optimiser sees O(1) inputs whatever the network
+        self._scale = 1.0 / float(raw.pow(2).mean().sqrt().clamp_min(1e-6))
+        feat = raw * self._scale
+        size = feat.shape[-1]
+        g = torch.Generator().manual_seed(cfg.seed)
+        self.net = OnlineNet(feat.shape[1], cfg.hidden, cfg.layers)
+        with torch.no_grad():
+            for p in self.net.parameters():  # deterministic initialisation per target
+                if p.dim() > 1:
+                    fan_in = p[0].numel()
+                    p.copy_(torch.randn(p.shape, generator=g) * (2.0 / fan_in) ** 0.5)
+                else:
+                    p.zero_()
+            last = self.net.net[-1]
+            last.weight.mul_(0.1)
+        self.net.to(self.device).eval()
+        self.opt = _Adam(self.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        box = np.asarray(box_crop, dtype=np.float64)
+        side = x.shape[-1]
+        d = int(round(cfg.init_shift * side))
+        samples = [(feat, self._label(box, size))]
+        shifts = [(d, 0), (-d, 0), (0, d), (0, -d), (d, d), (-d, -d)]
+        with torch.no_grad():
+            for dx, dy in shifts:
+                f = self.features(_shift(x, dx, dy))[self.FEATURE_INDEX].detach() * self._scale
+                samples.append((f, self._label(box + [dx, dy, 0, 0], size)))
+            f = self.features(torch.flip(x, dims=[-1]).contiguous())[self.FEATURE_INDEX].detach()
+            f = f * self._scale
+            samples.append((f, self._label(box * [-1, 1, 1, 1], size)))
+        self._init_samples = samples
+        self._memory.clear()
+        self._pending = 0
+        self._frame = 0
+        self.stats = {"steps": 0, "hard_negatives": 0, "updates": 0, "init_ms": 0.0}
+        self._steps(cfg.init_steps)
+        self.stats["init_ms"] = (time.perf_counter() - t0) * 1000.0
+
+    def refine(self, outputs):
+        """Mix the online response into the centre map: (mixed, ltrb, feat, ...)."""
+        if self.net is None:
+            return outputs
+        center, feat = outputs[0], outputs[self.FEATURE_INDEX]
+        self._feat = feat.detach() * self._scale
+        with torch.no_grad():
+            r = self.net(self._feat)
+            up = F.interpolate(r, size=center.shape[-2:], mode="bilinear", align_corners=True)
+        w = self.cfg.offline_weight
+        mixed = w * center + (1.0 - w) * up
+        return (mixed,) + tuple(outputs[1:])
+
+    def hard_negative(self, score: np.ndarray, points: np.ndarray, best: int,
+                      box_crop) -> Optional[int]:
+        """Index of a distractor peak (see module docstring) in the (S*S,) score, or None."""
+        cfg = self.cfg
+        w, h = float(box_crop[2]), float(box_crop[3])
+        far = (np.abs(points[:, 0] - points[best, 0]) > cfg.hard_negative_exclusion * w) | \
+              (np.abs(points[:, 1] - points[best, 1]) > cfg.hard_negative_exclusion * h)
+        if not far.any():
+            return None
+        idx = np.flatnonzero(far)
+        j = int(idx[np.argmax(score[idx])])
+        if score[best] > 0 and score[j] >= cfg.hard_negative_ratio * score[best]:
+            return j
+        return None
+
+    def observe(self, cand, best: int, box_crop, confident: bool) -> None:
+        """After the tracker's decision: ``cand`` the decoded candidates of this frame (mixed
+        scores), ``best`` the chosen row, ``box_crop`` the chosen box (cx, cy, w, h) in crop
+        pixels, ``confident``: the tracker is TRACKING (not searching while LOST)."""
+        if self.net is None or self._feat is None:
+            return
+        cfg = self.cfg
+        self._frame += 1
+        if confident and cand.score[best] >= cfg.sample_min_score:
+            size = self._feat.shape[-1]
+            s = int(round(np.sqrt(len(cand.score))))
+            hn = self.hard_negative(cand.score, point_grid(self.score_stride, s), best, box_crop)
+            if cfg.memory > 0:
+                self._memory.append((self._feat, self._label(box_crop, size)))
+            if hn is not None:
+                self.stats["hard_negatives"] += 1
+                self._pending += cfg.update_steps
+                self.stats["updates"] += 1
+        if self._frame % cfg.update_interval == 0:
+            self._pending += cfg.update_steps
+            self.stats["updates"] += 1
+        n = min(self._pending, cfg.max_steps_per_frame)
+        if n:
+            self._steps(n)
+            self._pending -= n
+

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import cv2
+import numpy as np
 import pytest
 
 pytest.importorskip("rclpy", reason="rclpy (ROS 2 wheels) not installed: run make setup")
@@ -24,18 +25,33 @@ def test_demo_writes_videos_metrics_and_summary(tmp_path, ros_domain_id):
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     assert "init_target on frame 1" in r.stdout and ": OK" in r.stdout
     assert "success AUC" in r.stdout and "latency" in r.stdout
+    # a plain-text summary: normalised precision and the node's own capacity, no Python dict
+    assert "norm. precision" in r.stdout and "node capacity" in r.stdout
+    assert "{'" not in r.stdout and "TRACKING " in r.stdout
     m = json.loads((out / "metrics.json").read_text())
     assert m["frames_published"] == 40
     assert m["frames_processed"] + m["frames_dropped"] == 40
     assert 0.0 <= m["success_auc"] <= 1.0 and 0.0 <= m["precision_20"] <= 1.0
+    assert 0.0 <= m["norm_precision_20"] <= 1.0
     assert m["latency_ms_p50"] > 0 and m["latency_ms_p99"] >= m["latency_ms_p50"]
     assert m["fps"] > 0 and m["node_exit_code"] == 0
-    videos = [out / "tracking.mp4", out / "tracking.avi"]
-    video = next(v for v in videos if v.exists())
+    # capacity comes from the node's per-frame processing time, not from the player's rate
+    assert m["node_capacity_fps"] == pytest.approx(1000.0 / m["node_timing_ms"]["total"])
+    video = out / "tracking.mp4"
     cap = cv2.VideoCapture(str(video))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 40
+    # upscaled before drawing: 160x120 frames become 640x480 videos
+    assert int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)) == 640
+    try:
+        import av
+    except ImportError:
+        assert "MPEG-4 part 2" in m["video_codec"]
+    else:  # browser-playable: H.264 in MP4
+        with av.open(str(video)) as container:
+            assert container.streams.video[0].codec_context.name == "h264"
+        assert m["video_codec"].startswith("H.264")
     if model == "":
-        assert (out / "saliency.mp4").exists() or (out / "saliency.avi").exists()
+        assert (out / "saliency.mp4").exists()
 
 
 def test_demo_with_unusable_source_fails_with_one_line(tmp_path):
@@ -65,3 +81,21 @@ def test_demo_node_start_failure_is_one_line_and_leaves_no_temp_files(tmp_path, 
     assert lines[0].startswith("fgsgt demo: error: the tracker node did not start: ")
     assert str(missing) in lines[0] and "not found" in lines[0] and "[FATAL]" not in lines[0]
     assert list(tmp.glob("fgsgt_params_*")) == []
+
+
+def test_overlay_is_drawn_after_upscaling():
+    """The box is drawn on the upscaled frame: its edge is a crisp line of a few output pixels at
+    the box position times k, not a 1-px line of the small frame blown up to k-px blocks."""
+    from fgsgt_ros.ros.demo import BOX_COLOURS, annotate
+
+    frame = np.full((120, 160), 60, np.uint8)
+    k = 4
+    big = annotate(frame, k, 4, 10, np.array([40.25, 30.0, 20.0, 16.0]), "TRACKING", 0.9)
+    assert big.shape == (480, 640, 3)
+    green = np.all(big == BOX_COLOURS["TRACKING"], axis=2)
+    row = int(round(30.0 * k))
+    cols = np.flatnonzero(green[row + 20])  # a row crossing the box's left and right edges
+    assert cols.size > 0
+    left = cols[cols < 200]
+    assert abs(left.mean() - 40.25 * k) <= 3  # sub-pixel box position kept at output scale
+    assert 1 <= left.size < k + 2  # line width in output pixels, not k-pixel blocks

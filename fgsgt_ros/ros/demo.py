@@ -6,11 +6,14 @@
    localhost-only ROS domain;
 3. ``init_target`` called like a user would: a service client sends the first frame's
    ground-truth box together with that frame's stamp (the node initialises on its buffered frame);
-4. everything the node publishes is recorded; out/demo/ gets ``tracking.mp4`` (the node's debug
-   image: AGC frame with its box, score and state; ground truth drawn in blue), ``saliency.mp4``,
-   ``metrics.json`` (success AUC, precision@20 via fgsgt_ros.evaluation, frames per second,
-   latency p50/p99 from image stamp to detection receipt, dropped frames) and the node/player logs;
-   a one-screen summary is printed at the end.
+4. everything the node publishes is recorded; out/demo/ gets ``tracking.mp4`` (each frame after
+   AGC, upscaled first and then annotated at that size: the node's published box, state and score,
+   ground truth in blue), ``saliency.mp4`` (the node's saliency map over the frame), both H.264
+   (browser-playable; written with PyAV, else MPEG-4 part 2 with a note), ``metrics.json``
+   (success AUC, precision@20 px and normalised precision@0.20 via fgsgt_ros.evaluation, the
+   node's own capacity in frames/s from its per-frame processing time, the rate it ran at, latency
+   p50/p99 from image stamp to detection receipt, dropped frames) and the node/player logs; a
+   plain-text summary is printed at the end.
 
 Frames the node dropped (a newer frame arrived first) have no output of their own: for the metrics
 they keep the previous published output, which is what a consumer of ``detections`` holds.
@@ -26,12 +29,17 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
+from fgsgt_ros.model.runtime import DEFAULT_NUM_THREADS, DEFAULT_RUNTIME, RUNTIMES
+
 DEFAULT_OUT = Path("out/demo")
 GT_COLOUR = (255, 128, 0)  # BGR: blue-ish, distinct from the node's green/red states
+BOX_COLOURS = {"TRACKING": (0, 220, 0), "LOST": (0, 0, 255), "IDLE": (200, 200, 200)}
+VIDEO_WIDTH = 640  # output width the frames are upscaled to before drawing (--scale 0)
+VIDEO_FPS = 15.0
 
 
 class DemoError(Exception):
@@ -51,10 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="x,y,w,h on the first frame (default: its ground truth)")
     p.add_argument("--checkpoint", default="", help="node 'checkpoint' parameter (default: shipped)")
     p.add_argument("--device", default="auto", help="node 'device' parameter")
-    p.add_argument("--threads", type=int, default=1, help="node 'num_threads' parameter")
+    p.add_argument("--threads", type=int, default=DEFAULT_NUM_THREADS,
+                   help="node 'num_threads' parameter (default: %(default)s)")
+    p.add_argument("--runtime", choices=RUNTIMES, default=DEFAULT_RUNTIME,
+                   help="node 'runtime' parameter: torch or onnx (default: %(default)s)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
     p.add_argument("--scale", type=int, default=0,
-                   help="video upscaling factor (0 = to about 480 px wide)")
+                   help="video upscaling factor (0 = to about 640 px wide)")
     return p
 
 
@@ -143,14 +154,15 @@ def run(args) -> int:
     print(f"[2/4] starting the tracker node (ROS domain {domain}, localhost only) ...", flush=True)
     # one network thread: node, player and this recorder share a small CPU
     node = start_node({"checkpoint": args.checkpoint, "device": args.device,
-                       "frame_buffer_size": 120, "num_threads": args.threads}, env,
-                      log_path=out / "node.log")
+                       "frame_buffer_size": 120, "num_threads": args.threads,
+                       "runtime": args.runtime}, env, log_path=out / "node.log")
     client = None
     player = None
     stamps_path = out / "stamps.csv"
     stamps_path.unlink(missing_ok=True)
     try:
-        client = TrackerClient(domain_id=domain)
+        # the video is drawn here from the frames at output size: no need for the debug image
+        client = TrackerClient(domain_id=domain, record=("detections", "status", "saliency"))
         try:
             client.wait_ready(120, node)
         except RuntimeError:
@@ -197,7 +209,6 @@ def run(args) -> int:
         time.sleep(0.5)
         statuses = client.messages("status")
         detections = client.messages("detections")
-        debug = client.messages("debug_image")
         saliency = client.messages("saliency")
         diag = client.messages("diagnostics")
     finally:
@@ -234,6 +245,8 @@ def run(args) -> int:
         "frames_dropped": int(n_pub - processed.sum()),
         "node_frames_dropped": int(statuses[-1].msg.frames_dropped) if statuses else None,
         "player_rate_hz": args.rate,
+        "runtime_requested": args.runtime,
+        "num_threads": args.threads,
     }
     after_init = [m.t for m in detections if index_of.get(_stamp_ns(m.msg.header), 0) > 0]
     metrics["fps"] = (float((len(after_init) - 1) / (after_init[-1] - after_init[0]))
@@ -244,9 +257,14 @@ def run(args) -> int:
         values = {kv.key: kv.value for kv in diag[-1].msg.status[0].values}
         metrics["model"] = values.get("model")
         metrics["device"] = values.get("device")
+        metrics["runtime"] = values.get("runtime")  # None: the node does not report it
         metrics["node_timing_ms"] = {k[5:-3]: float(values[k]) for k in values
                                      if k.startswith("time_") and k.endswith("_ms")}
         metrics["node_overhead_share"] = float(values.get("node_overhead_share", "nan"))
+        total_ms = metrics["node_timing_ms"].get("total")
+        # what the node could process: 1 / its mean per-frame processing time (conversion, AGC,
+        # tracker, publishing), independent of the player's rate
+        metrics["node_capacity_fps"] = 1000.0 / total_ms if total_ms else None
     states = [m.msg.state_name for m in statuses if index_of.get(_stamp_ns(m.msg.header), 0) > 0]
     metrics["state_counts"] = {s: states.count(s) for s in ("TRACKING", "LOST", "IDLE")}
     if gt is not None:
@@ -258,112 +276,239 @@ def run(args) -> int:
         seq = sequence_metrics(pred, g)
         metrics["success_auc"] = seq["success_auc"]
         metrics["precision_20"] = seq["precision_20"]
+        metrics["norm_precision_20"] = seq["norm_precision_20"]
         metrics["evaluated_frames"] = seq["frames"]
     else:
-        metrics["success_auc"] = metrics["precision_20"] = None
+        metrics["success_auc"] = metrics["precision_20"] = metrics["norm_precision_20"] = None
     metrics["node_exit_code"] = node_rc
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
 
     # --- videos ------------------------------------------------------------------------------
-    debug_by_i = {index_of[_stamp_ns(m.msg.header)]: m.msg for m in debug
-                  if _stamp_ns(m.msg.header) in index_of}
     sal_by_i = {index_of[_stamp_ns(m.msg.header)]: m.msg for m in saliency
                 if _stamp_ns(m.msg.header) in index_of}
     status_by_i = {index_of[_stamp_ns(m.msg.header)]: m.msg for m in statuses
                    if _stamp_ns(m.msg.header) in index_of}
-    videos = _write_videos(out, n_pub, debug_by_i, sal_by_i, status_by_i, gt, args.scale,
-                           image_to_array)
-    _print_summary(metrics, out, videos)
+    videos, note = _write_videos(out, source, n_pub, boxes, processed, sal_by_i, status_by_i, gt,
+                                 args.scale, image_to_array)
+    metrics["videos"] = [str(v) for v in videos]
+    metrics["video_codec"] = note
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    print(format_summary(metrics, out, videos), flush=True)
     return 0
 
 
-def _open_writer(path_mp4: Path, fps: float, size):
+class _AvWriter:
+    """H.264 (yuv420p, browser-playable) MP4 through PyAV; ``write`` takes BGR uint8 frames."""
+
+    codec_note = "H.264 (PyAV)"
+
+    def __init__(self, path: Path, fps: float, size) -> None:
+        import av
+
+        self.path = path
+        self._av = av
+        self._out = av.open(str(path), "w", options={"movflags": "+faststart"})
+        self._stream = self._out.add_stream("h264", rate=int(round(fps)))
+        self._stream.width, self._stream.height = size
+        self._stream.pix_fmt = "yuv420p"
+        self._stream.options = {"crf": "20", "preset": "veryfast"}
+
+    def write(self, frame: np.ndarray) -> None:
+        vf = self._av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="bgr24")
+        for packet in self._stream.encode(vf):
+            self._out.mux(packet)
+
+    def release(self) -> None:
+        for packet in self._stream.encode():
+            self._out.mux(packet)
+        self._out.close()
+
+
+class _CvWriter:
+    """Fallback without PyAV: OpenCV's MPEG-4 part 2 (plays in VLC/ffplay, not in browsers)."""
+
+    codec_note = "MPEG-4 part 2 (OpenCV; `pip install av` for browser-playable H.264)"
+
+    def __init__(self, path: Path, fps: float, size) -> None:
+        import cv2
+
+        self.path = path
+        self._w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+        if not self._w.isOpened():
+            raise DemoError(f"cannot write a video to {path}")
+
+    def write(self, frame: np.ndarray) -> None:
+        self._w.write(frame)
+
+    def release(self) -> None:
+        self._w.release()
+
+
+def open_video_writer(path: Path, fps: float, size):
+    """An H.264 writer (PyAV) for ``path``, or OpenCV's MPEG-4 part 2 when PyAV is missing."""
+    try:
+        import av  # noqa: F401
+    except ImportError:
+        return _CvWriter(path, fps, size)
+    return _AvWriter(path, fps, size)
+
+
+def _text(img: np.ndarray, text: str, org, scale: float, colour=(255, 255, 255)) -> None:
+    """Text on a dark box (legible on any thermal background); ``org`` is its bottom-left."""
     import cv2
 
-    writer = cv2.VideoWriter(str(path_mp4), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
-    if writer.isOpened():
-        return writer, path_mp4
-    path_avi = path_mp4.with_suffix(".avi")
-    writer = cv2.VideoWriter(str(path_avi), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
-    if not writer.isOpened():
-        raise DemoError(f"cannot write a video to {path_mp4} or {path_avi}")
-    return writer, path_avi
+    thick = max(1, int(round(scale * 1.5)))
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+    x, y = org
+    pad = max(2, int(4 * scale))
+    x0, y0 = max(0, x - pad), max(0, y - th - pad)
+    x1, y1 = min(img.shape[1], x + tw + pad), min(img.shape[0], y + base + pad)
+    img[y0:y1, x0:x1] = (img[y0:y1, x0:x1] * 0.35).astype(img.dtype)
+    cv2.putText(img, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thick, cv2.LINE_AA)
 
 
-def _write_videos(out: Path, n: int, debug_by_i, sal_by_i, status_by_i, gt, scale: int,
-                  decode) -> List[Path]:
+def _rect(img: np.ndarray, box, k: float, colour, thickness: int) -> None:
     import cv2
 
-    if not debug_by_i:
-        return []
-    first = decode(next(iter(debug_by_i.values())))
-    h, w = first.shape[:2]
-    k = scale or max(1, round(480 / w))
-    size = (w * k, h * k)
-    writer, vpath = _open_writer(out / "tracking.mp4", 15.0, size)
-    sal_writer = spath = None
-    if sal_by_i:
-        sal_writer, spath = _open_writer(out / "saliency.mp4", 15.0, size)
-    frame = np.zeros((h, w, 3), np.uint8)
-    sal_frame = np.zeros((h, w, 3), np.uint8)
-    for i in range(n):
-        dropped = i not in debug_by_i
-        if not dropped:
-            frame = decode(debug_by_i[i])
-        big = cv2.resize(frame, size, interpolation=cv2.INTER_NEAREST)
-        if gt is not None and i < len(gt) and np.isfinite(gt[i]).all():
-            x, y, bw, bh = gt[i] * k
-            cv2.rectangle(big, (int(x), int(y)), (int(x + bw), int(y + bh)), GT_COLOUR, 1)
-        st = status_by_i.get(i)
-        label = f"frame {i + 1}" + (" (dropped by node)" if dropped else
-                                    f"  {st.state_name} {st.score:.2f}" if st else "")
-        cv2.putText(big, label, (6, size[1] - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
-                    (255, 255, 255), 1, cv2.LINE_AA)
-        cv2.putText(big, "blue: ground truth", (size[0] - 150, size[1] - 8),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.45, GT_COLOUR, 1, cv2.LINE_AA)
-        writer.write(big)
-        if sal_writer is not None:
-            if i in sal_by_i:
-                sal = decode(sal_by_i[i])
-                if sal.dtype != np.uint8:
-                    sal = (np.clip(sal, 0, 1) * 255).astype(np.uint8)
-                sal_frame = cv2.addWeighted(frame, 0.5, cv2.applyColorMap(sal, cv2.COLORMAP_JET),
-                                            0.5, 0)
-            sal_writer.write(cv2.resize(sal_frame, size, interpolation=cv2.INTER_NEAREST))
-    writer.release()
-    if sal_writer is not None:
-        sal_writer.release()
-    return [vpath] + ([spath] if spath else [])
+    x, y, w, h = np.asarray(box, dtype=np.float64) * k
+    cv2.rectangle(img, (int(round(x)), int(round(y))), (int(round(x + w)), int(round(y + h))),
+                  colour, thickness, cv2.LINE_AA)
+
+
+def annotate(frame: np.ndarray, k: int, index: int, total: int, box, state: Optional[str],
+             score: Optional[float], gt_box=None, dropped: bool = False) -> np.ndarray:
+    """Upscale an 8-bit frame by ``k`` first, then draw at that size: ground truth (blue), the
+    node's published box (green), and the frame/state/score text."""
+    import cv2
+
+    if frame.ndim == 2:
+        frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+    h, w = frame.shape[:2]
+    big = cv2.resize(frame, (w * k, h * k), interpolation=cv2.INTER_CUBIC)
+    scale = max(0.5, big.shape[1] / 900.0)
+    line = max(2, int(round(big.shape[1] / 320)))
+    if gt_box is not None and np.isfinite(gt_box).all():
+        _rect(big, gt_box, k, GT_COLOUR, max(1, line - 1))
+    if box is not None and np.isfinite(box).all():
+        _rect(big, box, k, BOX_COLOURS.get(state or "TRACKING", (0, 220, 0)), line)
+    pad = int(12 * scale)
+    top = int(34 * scale)
+    label = f"frame {index + 1}/{total}"
+    if dropped:
+        label += "  (dropped by the node: newer frame first)"
+    elif state:
+        label += f"  {state}" + (f"  score {score:.2f}" if score is not None else "")
+    _text(big, label, (pad, top), scale, BOX_COLOURS.get(state or "", (255, 255, 255)))
+    legend = "green: node's box   blue: ground truth" if gt_box is not None \
+        else "green: node's box"
+    _text(big, legend, (pad, big.shape[0] - pad), scale * 0.8)
+    return big
+
+
+def _frames(source: Path):
+    """The source's frames in publishing order (as the player reads them)."""
+    from fgsgt_ros.ros.player import PlayerError, open_source
+
+    try:
+        _kind, frames = open_source(source)
+    except PlayerError as exc:
+        raise DemoError(f"cannot re-read {source} for the video: {exc}") from None
+    for image, _recorded in frames:
+        yield image
+
+
+def _write_videos(out: Path, source: Path, n: int, boxes: np.ndarray, processed: np.ndarray,
+                  sal_by_i, status_by_i, gt, scale: int, decode) -> Tuple[List[Path], str]:
+    """tracking.mp4 (+ saliency.mp4): the source frames after AGC (the node's default settings),
+    annotated at output size with what the node published. Returns (paths, codec note)."""
+    import cv2
+
+    from fgsgt_ros.tracker.thermal import ThermalPreprocessor
+
+    agc = ThermalPreprocessor()
+    writer = sal_writer = None
+    k = 1
+    held_state, held_score = None, None
+    try:
+        for i, raw in enumerate(_frames(source)):
+            if i >= n:
+                break
+            frame = agc(raw)
+            if writer is None:
+                h, w = frame.shape[:2]
+                k = scale or max(1, round(VIDEO_WIDTH / w))
+                size = ((w * k) // 2 * 2, (h * k) // 2 * 2)  # H.264 yuv420p: even sides
+                writer = open_video_writer(out / "tracking.mp4", VIDEO_FPS, size)
+                if sal_by_i:
+                    sal_writer = open_video_writer(out / "saliency.mp4", VIDEO_FPS, size)
+            st = status_by_i.get(i)
+            if st is not None:
+                held_state, held_score = st.state_name, float(st.score)
+            g = gt[i] if gt is not None and i < len(gt) else None
+            big = annotate(frame, k, i, n, boxes[i] if processed[i] else None, held_state,
+                           held_score, g, dropped=not processed[i] and i > 0)
+            writer.write(big[:size[1], :size[0]])
+            if sal_writer is not None:
+                base = frame if frame.ndim == 3 else cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+                if i in sal_by_i:
+                    sal = decode(sal_by_i[i])
+                    if sal.dtype != np.uint8:
+                        sal = (np.clip(sal, 0, 1) * 255).astype(np.uint8)
+                    heat = cv2.applyColorMap(sal, cv2.COLORMAP_JET)
+                    base = cv2.addWeighted(base, 0.5, heat, 0.5, 0)
+                sbig = annotate(base, k, i, n, None, held_state, held_score, None,
+                                dropped=i not in sal_by_i and i > 0)
+                sal_writer.write(sbig[:size[1], :size[0]])
+    finally:
+        for wr in (writer, sal_writer):
+            if wr is not None:
+                wr.release()
+    if writer is None:
+        return [], "none"
+    return [writer.path] + ([sal_writer.path] if sal_writer else []), writer.codec_note
 
 
 def _fmt(v, spec=".3f", unit=""):
-    return "n/a" if v is None else f"{v:{spec}}{unit}"
+    return "n/a" if v is None or (isinstance(v, float) and not np.isfinite(v)) \
+        else f"{v:{spec}}{unit}"
 
 
-def _print_summary(m: Dict[str, object], out: Path, videos: List[Path]) -> None:
+def format_summary(m: Dict[str, object], out: Path, videos: List[Path]) -> str:
+    """The plain-text summary printed at the end of the demo."""
+    counts = m.get("state_counts") or {}
+    states = ", ".join(f"{s} {counts.get(s, 0)}" for s in ("TRACKING", "LOST", "IDLE"))
+    timing = m.get("node_timing_ms") or {}
+    runtime = m.get("runtime") or f"{m.get('runtime_requested')} (requested)"
     lines = [
         "",
-        "=" * 64,
+        "=" * 72,
         " fgsgt_ros demo: tracker node on a thermal sequence",
-        "=" * 64,
-        f" source            {m['source']}",
-        f" model / device    {m.get('model')} / {m.get('device')}",
-        f" frames            {m['frames_published']} published, {m['frames_processed']} "
+        "=" * 72,
+        f" source              {m['source']}",
+        f" model               {m.get('model')} on {m.get('device')}, runtime {runtime}, "
+        f"{m.get('num_threads')} thread(s)",
+        f" frames              {m['frames_published']} published, {m['frames_processed']} "
         f"processed, {m['frames_dropped']} dropped (newest-frame policy)",
-        f" success AUC       {_fmt(m.get('success_auc'))}",
-        f" precision @20 px  {_fmt(m.get('precision_20'))}",
-        f" states            {m['state_counts']}",
-        f" processing rate   {_fmt(m.get('fps'), '.1f', ' frames/s')} "
-        f"(player {m['player_rate_hz']:g} Hz)",
-        f" latency           p50 {_fmt(m.get('latency_ms_p50'), '.1f', ' ms')}, "
+        f" success AUC         {_fmt(m.get('success_auc'))}   (overlap, 0..1)",
+        f" norm. precision     {_fmt(m.get('norm_precision_20'))}   (centre error < 0.2 of the "
+        f"target size)",
+        f" precision @20 px    {_fmt(m.get('precision_20'))}   (coarse on small frames)",
+        f" states              {states}",
+        f" node capacity       {_fmt(m.get('node_capacity_fps'), '.1f', ' frames/s')} "
+        f"(1 / its per-frame processing time of {_fmt(timing.get('total'), '.1f', ' ms')}, "
+        f"network part {_fmt(timing.get('tracker'), '.1f', ' ms')})",
+        f" ran at              {_fmt(m.get('fps'), '.1f', ' frames/s')} (frames it processed "
+        f"per second while the player sent {m['player_rate_hz']:g} Hz)",
+        f" latency             p50 {_fmt(m.get('latency_ms_p50'), '.1f', ' ms')}, "
         f"p99 {_fmt(m.get('latency_ms_p99'), '.1f', ' ms')} (image stamp -> detection received)",
-        f" node overhead     {_fmt(m.get('node_overhead_share'), '.1%')} of per-frame time "
+        f" node overhead       {_fmt(m.get('node_overhead_share'), '.1%')} of per-frame time "
         f"(conversion, AGC, publishing)",
-        f" outputs           {out}/: metrics.json, "
-        + "".join(f"{v.name}, " for v in videos) + "node.log, player.log",
-        "=" * 64,
+        f" videos              " + (", ".join(v.name for v in videos) or "none")
+        + f" ({m.get('video_codec')})",
+        f" outputs             {out}/: metrics.json, node.log, player.log",
+        "=" * 72,
     ]
-    print("\n".join(lines), flush=True)
+    return "\n".join(lines)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

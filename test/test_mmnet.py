@@ -388,3 +388,23 @@ def test_registry_builds_the_siamfc_tracker_and_checkpoints_round_trip(tmp_path)
     r2 = t_onnx.update(img)
     np.testing.assert_allclose(r2.box, res.box, atol=1e-2)
     assert abs(r2.score - res.score) < 1e-3
+
+
+def test_tracking_session_drives_mmnet_on_raw_frames(tmp_path):
+    """The one per-frame loop (AGC, LOST rule) of the node and the evaluation runs MMNet's tracker:
+    16-bit frames in, the shared session result out."""
+    from fgsgt_ros.data.synth import PRESETS as SYNTH, generate_sequence
+    from fgsgt_ros.model.checkpoint import save_checkpoint
+    from fgsgt_ros.tracker.session import TrackingSession
+    from fgsgt_ros.tracker.siamfc import SiamFCTracker
+
+    cfg = get_preset("mmnet_tiny")
+    path = tmp_path / "m.pt"
+    save_checkpoint(path, build_model(cfg), cfg)
+    seq = generate_sequence(SYNTH["tiny"], 4, 3, 0)
+    session = TrackingSession(f"mmnet_tiny:{path}")
+    assert isinstance(session.tracker, SiamFCTracker)
+    session.init(seq.frames[0], seq.boxes[0])
+    for frame in seq.frames[1:]:
+        r = session.step(frame)
+        assert r.box is not None and 0.0 <= r.score <= 1.0

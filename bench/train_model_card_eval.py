@@ -3,7 +3,7 @@
 Trackers: the shipped fgsgt_tiny, an untrained fgsgt_tiny (same preset, seed 0), the tiny
 SiamRPN++ baseline, OpenCV CSRT and KCF. Sets: (a) a held-out generated set (preset ``hard``:
 crossing distractors and cold occluders in every sequence; a seed never used for training) and
-(b) the real FLIR Lepton clip shared/data/tir_real_dev (never used for training).
+(b) the real FLIR Lepton clips tir_real_dev (never used for training).
 
     .venv/bin/python bench/train_model_card_eval.py --out /tmp/model_card_eval \
         [--fgsgt fgsgt_ros/weights/fgsgt_tiny.pt] [--baseline fgsgt_ros/weights/siamrpnpp_tiny.pt]

@@ -5,7 +5,7 @@ Fixtures any test can use (no import needed):
 - ``shared_dir`` / ``real_data_dir`` / ``real_clip_dir``: the project's shared data (real 16-bit
   FLIR Lepton clip ``possum_cp`` under ``shared/data/tir_real_dev``). Located by
   :func:`find_shared_dir`: ``$FGSGT_SHARED``, then ``../shared`` beside the repo (how CI lays it
-  out), then ``/work/shared``. Missing data fails under CI (``CI=true``) and skips elsewhere.
+  out). Missing data fails under CI (``CI=true``) and skips elsewhere.
 - ``torch_threads`` (autouse): torch and OpenMP limited to one thread per test process, so the
   suite does not fight the other users of this 2-core machine.
 - ``ros_domain_id``: a ROS domain id reserved for this test alone (an exclusive lock file in the
@@ -52,11 +52,11 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 # ---------------------------------------------------------------------------------------------
 
 def find_shared_dir() -> Optional[Path]:
-    """The shared/ folder (docs + data) or None: $FGSGT_SHARED, ../shared, /work/shared."""
+    """The shared/ folder (docs + data) or None: $FGSGT_SHARED, else ../shared beside the repo."""
     candidates = []
     if os.environ.get("FGSGT_SHARED"):
         candidates.append(Path(os.environ["FGSGT_SHARED"]))
-    candidates += [REPO_ROOT.parent / "shared", Path("/work/shared")]
+    candidates.append(REPO_ROOT.parent / "shared")
     for cand in candidates:
         if (cand / "data").is_dir():
             return cand.resolve()
@@ -65,7 +65,7 @@ def find_shared_dir() -> Optional[Path]:
 
 def _missing(what: str) -> None:
     msg = (f"{what} not found: set FGSGT_SHARED to the shared/ folder "
-           f"(looked in $FGSGT_SHARED, {REPO_ROOT.parent / 'shared'}, /work/shared)")
+           f"(looked in $FGSGT_SHARED and {REPO_ROOT.parent / 'shared'})")
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(msg)
     pytest.skip(msg)

@@ -7,7 +7,7 @@ target is a NaN row. Frames are only listed here, never decoded (``Sequence.fram
 Layouts (``FORMATS``; ``detect_format`` guesses one, ``read_dataset`` dispatches):
 
 - ``plain``: ``<seq>/img/*`` + ``<seq>/groundtruth_rect.txt`` (0-based, NaN rows = absent), e.g.
-  shared/data/tir_real_dev. Delegates to ``fgsgt_ros.data.sequence.read_plain_dataset``.
+  the real FLIR Lepton development clips. Delegates to ``fgsgt_ros.data.sequence.read_plain_dataset``.
 - ``lsotb_tir`` (evaluation split): ``[sequences/]<seq>/img/*.jpg`` with the annotation in
   ``anno/<seq>.txt`` (next to ``sequences/``) or in ``<seq>/<seq>.txt`` / ``<seq>/groundtruth_rect.txt``;
   optional per-sequence attribute flags in ``att/<seq>.txt`` or ``anno/att/<seq>.txt``.

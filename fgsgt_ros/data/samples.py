@@ -1,7 +1,7 @@
 """Training pairs for the Siamese network: sampling, augmentation, crops, anchor labels, saliency.
 
 One sample = (template crop, search crop, targets) built as in SiamRPN++ training
-(shared/docs/REFERENCE.md) with thermal-specific augmentation:
+("SiamRPN++: Evolution of Siamese Visual Tracking with Very Deep Networks" (Li et al., CVPR 2019)) with thermal-specific augmentation:
 
 1. **Pairs**: a template and a search frame of one sequence, ``|t_s - t_z| <= frame_range``, both
    with the target present (absent frames are never drawn). With probability ``neg_prob`` the

@@ -1,6 +1,6 @@
 """One tracking sequence in memory-light form, and the plain folder layout reader.
 
-Plain folder layout (used by shared/data/tir_real_dev and by the synthetic generator):
+Plain folder layout (used by the real FLIR Lepton development clips and the synthetic generator):
 ``<seq>/img/*.png|jpg`` (sorted by name) + ``<seq>/groundtruth_rect.txt`` with one ``x,y,w,h`` row per
 frame (comma, tab or space separated; 0-based, continuous [x, x+w)); a NaN row means the target is
 absent. An optional ``<seq>/category.txt`` holds the target's object class (one word, e.g.

@@ -1,4 +1,4 @@
-"""One-pass-evaluation metrics (shared/docs/REFERENCE.md), pure numpy.
+"""One-pass-evaluation metrics (the OTB / LaSOT conventions), pure numpy.
 
 Conventions (also in docs/EVALUATION.md):
 - Boxes: continuous 0-based xywh (``fgsgt_ros.boxes``); IoU is the plain area ratio (no "+1 pixel"),

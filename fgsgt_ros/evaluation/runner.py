@@ -4,7 +4,7 @@ Python API (what ``fgsgt eval`` and the model card use)::
 
     from fgsgt_ros.data.datasets import read_dataset
     from fgsgt_ros.evaluation import run_ope
-    summary = run_ope(["fgsgt", "csrt"], read_dataset("shared/data/tir_real_dev"), "out/eval")
+    summary = run_ope(["fgsgt", "csrt"], read_dataset("path/to/tir_real_dev"), "out/eval")
     summary["trackers"]["csrt"]["overall"]["success_auc"]
 
 ``run_ope(trackers, sequences, out_dir, ...)``:

@@ -1,4 +1,4 @@
-"""Supervised VOT protocol (VOT-TIR2015/2017) as described in shared/docs/REFERENCE.md.
+"""Supervised VOT protocol (VOT-TIR2015/2017) as the VOT challenges define it.
 
 Protocol: the tracker is initialised on the first annotated frame; a frame whose prediction has
 IoU 0 with the (present) ground truth is a failure, and the tracker is re-initialised ``skip`` (5)

@@ -3,7 +3,7 @@
 ``TrainConfig`` = schedule (SGD, warm-up, log-decay, backbone freezing) + data sampling
 (``fgsgt_ros.data.samples.SampleConfig``) + loop settings. Presets:
 
-- ``siamrpnpp``: the SiamRPN++ recipe of shared/docs/REFERENCE.md (20 epochs, SGD 0.9 / 1e-4, clip
+- ``siamrpnpp``: the recipe of the SiamRPN++ paper (20 epochs, SGD 0.9 / 1e-4, clip
   10, warm-up 5 epochs 0.001 -> 0.005, log-decay to 0.0005, backbone frozen for 10 epochs then
   layer2-4 at 0.1x, batch 28 per GPU). Meant for a pretrained backbone on GPUs.
 - ``cpu_tiny``: what trains the shipped tiny models on a 2-core CPU from scratch: no pretrained

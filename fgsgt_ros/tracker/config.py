@@ -1,6 +1,6 @@
 """Tracking hyperparameters (one source of truth for their defaults).
 
-The defaults are the public SiamRPN++ TIR variant (shared/docs/REFERENCE.md: K=0.01, WI=0.40,
+The defaults are the public SiamRPN++ TIR variant (a public SiamRPN++ configuration: K=0.01, WI=0.40,
 LR=0.38): thermal targets change aspect ratio little between frames but the contrast of a TIR
 score map is flatter than in colour video, so a weak scale/ratio penalty and a strong cosine window
 work better there. The OTB and VOT settings of SiamRPN++ are available as named presets.

@@ -15,7 +15,8 @@ The tracker itself only takes 8-bit frames, (H, W) or (H, W, 3) (grey thermal is
 float frames raise TypeError pointing at ``ThermalPreprocessor``. Keeping AGC outside lets one
 preprocessed image serve both the tracker and the display.
 
-Per frame (shared/docs/REFERENCE.md, SiamRPN++):
+Per frame (as in SiamRPN++, "SiamRPN++: Evolution of Siamese Visual Tracking with Very Deep
+Networks", and its public implementation):
 - context: s_z = sqrt((w + c(w+h)) (h + c(w+h))), c = ``context_amount``; s_x = s_z * instance/exemplar;
 - crops: one ``cv2.warpAffine`` from the frame straight to the network size (bilinear), centred on
   the target, out-of-image parts filled with the per-channel frame mean;

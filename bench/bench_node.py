@@ -135,9 +135,9 @@ def main(argv=None) -> int:
     ap.add_argument("--checkpoint", default="", help="node checkpoint (default: shipped)")
     ap.add_argument("--outputs", choices=("on", "off"), default="on",
                     help="saliency + debug image publishing")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="node num_threads (1: on this shared 2-core machine more threads "
-                         "oversubscribe the CPU and slow the network down several times)")
+    ap.add_argument("--threads", type=int, default=DEFAULT_NUM_THREADS,
+                    help="node num_threads (default: the node's, %(default)s: on this shared 2-core "
+                         "machine more threads oversubscribe the CPU and slow the network down)")
     ap.add_argument("--qos", choices=("best_effort", "reliable"), default="best_effort",
                     help="node input QoS (large frames over best-effort Fast DDS get lost in "
                          "transport under load; reliable retransmits)")
@@ -177,7 +177,7 @@ def main(argv=None) -> int:
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = TrackerClient(domain_id=domain, keep_images=False, record=("detections", "status"))
     try:
-        client.wait_ready(120, node)
+        client.wait_ready(120, node, image=True)  # frames must reach the node
         msgs = [array_to_image(f, None) for f in frames]
         period = 1.0 / args.rate
         published = {}

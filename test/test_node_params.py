@@ -38,7 +38,7 @@ def test_shipped_params_file_lists_every_parameter_with_its_current_default():
         "config/fgsgt.yaml is out of date: python -m fgsgt_ros.ros.params --yaml "
         "> config/fgsgt.yaml")
     names = set(re.findall(r"^\s*#?\s*([a-z_0-9]+(?:\.[a-z_0-9]+)?):", text, re.M)) - {
-        "ros__parameters", "use_sim_time"}
+        "ros__parameters"}
     assert names == {s.name for s in P.all_specs()}
 
 
@@ -56,8 +56,116 @@ def test_choice_and_range_checks_name_the_parameter():
     assert "input_transport='ffmpeg' is not one of raw, compressed" == P.check_choice(spec, "ffmpeg")
 
 
+def test_tracker_help_prints_and_exits_without_starting_a_node():
+    import subprocess
+    import sys
+
+    pytest.importorskip("rclpy", reason="rclpy (ROS 2 wheels) not installed: run make setup")
+    r = subprocess.run([sys.executable, "-m", "fgsgt_ros.ros.node", "--help"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "usage: fgsgt_tracker" in r.stdout and "tracker.lost_threshold" in r.stdout
+    assert "ros2 lifecycle" in r.stdout and "[INFO]" not in r.stdout + r.stderr
+    bad = subprocess.run([sys.executable, "-m", "fgsgt_ros.ros.node", "--bogus"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "unrecognized arguments: --bogus" in bad.stderr
+
+
 def test_launch_file_compiles():
     py_compile.compile(str(REPO / "launch" / "fgsgt.launch.py"), doraise=True)
+
+
+LAUNCH_ARGUMENTS = ("namespace", "image", "params_file", "log_level", "device", "checkpoint",
+                    "input_transport", "qos_reliability", "qos_depth", "use_sim_time", "autostart")
+
+
+def _launch_module_with_stand_ins(monkeypatch):
+    """launch/fgsgt.launch.py loaded against minimal stand-ins for the ROS 2 ``launch`` and
+    ``launch_ros`` packages (not installable from PyPI): what it declares and the Node it builds
+    are checked here; the real packages are used by the test below where installed."""
+    import importlib.util
+    import sys
+    import types
+
+    class Declare:
+        def __init__(self, name, default_value="", description=""):
+            self.name, self.default_value, self.description = name, default_value, description
+
+    class Opaque:
+        def __init__(self, function):
+            self.function = function
+
+    class Config:
+        def __init__(self, name):
+            self.name = name
+
+        def perform(self, context):
+            return context[self.name]
+
+    class FakeNode:
+        def __init__(self, **kwargs):
+            self.kwargs = kwargs
+
+    mods = {
+        "launch": types.ModuleType("launch"),
+        "launch.actions": types.ModuleType("launch.actions"),
+        "launch.substitutions": types.ModuleType("launch.substitutions"),
+        "launch_ros": types.ModuleType("launch_ros"),
+        "launch_ros.actions": types.ModuleType("launch_ros.actions"),
+        "launch_ros.substitutions": types.ModuleType("launch_ros.substitutions"),
+    }
+    mods["launch"].LaunchDescription = list
+    mods["launch.actions"].DeclareLaunchArgument = Declare
+    mods["launch.actions"].OpaqueFunction = Opaque
+    mods["launch.substitutions"].LaunchConfiguration = Config
+    mods["launch.substitutions"].PathJoinSubstitution = lambda parts: parts
+    mods["launch_ros.actions"].Node = FakeNode
+    mods["launch_ros.substitutions"].FindPackageShare = lambda name: name
+    for name, module in mods.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    spec = importlib.util.spec_from_file_location("fgsgt_launch_stub",
+                                                  REPO / "launch" / "fgsgt.launch.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module, Declare, Opaque
+
+
+def test_launch_arguments_reach_the_node_only_when_given(monkeypatch):
+    module, Declare, Opaque = _launch_module_with_stand_ins(monkeypatch)
+    entities = module.generate_launch_description()
+    declared = {e.name: e for e in entities if isinstance(e, Declare)}
+    assert set(declared) == set(LAUNCH_ARGUMENTS)
+    opaque = next(e for e in entities if isinstance(e, Opaque))
+    context = {**{n: "" for n in LAUNCH_ARGUMENTS}, "namespace": "cam0",
+               "image": "/flir/image_raw", "params_file": "p.yaml", "log_level": "info"}
+
+    (node,) = opaque.function(context)
+    kw = node.kwargs
+    assert kw["parameters"] == ["p.yaml"]  # nothing given: nothing overridden (no use_sim_time)
+    assert dict(kw["remappings"]) == {"image": "/flir/image_raw",
+                                      "image/compressed": "/flir/image_raw/compressed"}
+    assert kw["namespace"] == "cam0" and kw["name"] == "fgsgt_tracker"
+    assert kw["arguments"] == ["--ros-args", "--log-level", "info"]
+
+    context.update(use_sim_time="true", log_level="debug", qos_reliability="reliable",
+                   qos_depth="10", input_transport="compressed", device="cuda:0",
+                   autostart="false")
+    (node,) = opaque.function(context)
+    assert node.kwargs["parameters"] == ["p.yaml", {
+        "use_sim_time": True, "qos_reliability": "reliable", "qos_depth": 10,
+        "input_transport": "compressed", "device": "cuda:0", "autostart": False}]
+    assert node.kwargs["arguments"][-1] == "debug"
+    for bad in ({"use_sim_time": "maybe"}, {"qos_depth": "ten"}, {"log_level": "loud"}):
+        with pytest.raises(ValueError):
+            opaque.function({**context, **bad})
+
+
+def test_shipped_params_file_does_not_pin_ros_parameters():
+    import yaml
+
+    data = yaml.safe_load((REPO / "config" / "fgsgt.yaml").read_text())
+    assert data == {"/**": {"ros__parameters": {}}}  # every line a comment: nothing pinned
+    assert "use_sim_time:" not in (REPO / "config" / "fgsgt.yaml").read_text()
 
 
 def test_launch_file_declares_arguments_and_remaps_the_camera_topic():
@@ -73,10 +181,11 @@ def test_launch_file_declares_arguments_and_remaps_the_camera_topic():
     spec.loader.exec_module(module)
     ld = module.generate_launch_description()
     names = {a.name for a in ld.entities if isinstance(a, DeclareLaunchArgument)}
-    assert names == {"namespace", "image", "params_file", "device", "checkpoint"}
+    assert names == set(LAUNCH_ARGUMENTS)
     ctx = LaunchContext()
-    ctx.launch_configurations.update({"namespace": "cam0", "image": "/flir/image_raw",
-                                      "params_file": "p.yaml", "device": "", "checkpoint": ""})
+    ctx.launch_configurations.update({**{n: "" for n in LAUNCH_ARGUMENTS}, "log_level": "info",
+                                      "namespace": "cam0", "image": "/flir/image_raw",
+                                      "params_file": "p.yaml"})
     opaque = next(a for a in ld.entities if isinstance(a, OpaqueFunction))
     node = opaque.execute(ctx)[0]
     remaps = dict(node._Node__remappings)

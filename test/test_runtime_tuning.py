@@ -21,13 +21,14 @@ def test_lost_thresholds_take_effect_at_once_and_keep_the_target(session):
     states = [session.step(scene(i)).state for i in range(1, 4)]
     assert states == ["TRACKING"] * 3
     # nothing scores 1.0: with these thresholds every frame is weak -> LOST after lost_frames
-    strict = dataclasses.replace(base, lost_threshold=1.0, recover_threshold=1.0)
+    absolute = {"lost_relative": 0.0} if hasattr(base, "lost_relative") else {}  # no relative level
+    strict = dataclasses.replace(base, lost_threshold=1.0, recover_threshold=1.0, **absolute)
     assert session.retune(tracker_cfg=strict)
     assert session.state == "TRACKING"  # the target is kept, not reset
     states = [session.step(scene(i)).state for i in range(4, 4 + base.lost_frames + 1)]
     assert states[-1] == "LOST" and states[0] == "TRACKING", states
     assert session.retune(tracker_cfg=dataclasses.replace(base, lost_threshold=0.0,
-                                                          recover_threshold=0.0))
+                                                          recover_threshold=0.0, **absolute))
     result = session.step(scene(20))
     assert result.state == "TRACKING"
     assert session.tracker_cfg.recover_threshold == 0.0

@@ -112,13 +112,15 @@ class Received:
 
 
 class TrackerClient:
-    """A client node for one tracker namespace; outputs are recorded in ``self.received``."""
+    """A client node for one tracker namespace; outputs are recorded in ``self.received``.
+    Frames go out on ``image_topic`` (default: ``image`` in the namespace, the node's own input
+    name; give the camera topic when the node's input is remapped)."""
 
     TOPICS = ("detections", "status", "saliency", "debug_image")
 
     def __init__(self, namespace: str = "", name: str = "fgsgt_client",
                  record: Sequence[str] = TOPICS, diagnostics: bool = True,
-                 transport: str = "raw", keep_images: bool = True,
+                 transport: str = "raw", keep_images: bool = True, image_topic: str = "image",
                  domain_id: Optional[int] = None) -> None:
         import rclpy
         from diagnostic_msgs.msg import DiagnosticArray
@@ -150,9 +152,10 @@ class TrackerClient:
             self.node.create_subscription(DiagnosticArray, "/diagnostics",
                                           self._recorder("diagnostics"), 10)
         if transport == "compressed":
-            self.image_pub = self.node.create_publisher(CompressedImage, "image/compressed", qos)
+            self.image_pub = self.node.create_publisher(
+                CompressedImage, image_topic.rstrip("/") + "/compressed", qos)
         else:
-            self.image_pub = self.node.create_publisher(Image, "image", qos)
+            self.image_pub = self.node.create_publisher(Image, image_topic, qos)
         self.init_box_pub = self.node.create_publisher(Detection2D, "init_box", 10)
         self.init_client = self.node.create_client(InitTarget, "init_target")
         self.reset_client = self.node.create_client(Trigger, "reset")
@@ -198,20 +201,64 @@ class TrackerClient:
             time.sleep(poll)
         return bool(predicate())
 
-    def wait_ready(self, timeout: float = 60.0, proc: Optional[NodeProcess] = None) -> None:
-        """Wait until the node's services are reachable (fail fast if its process died)."""
+    def wait_ready(self, timeout: float = 60.0, proc: Optional[NodeProcess] = None,
+                   node_name: str = "fgsgt_tracker", image: bool = False) -> None:
+        """Wait until the tracker is up: its services reachable and its lifecycle state
+        ``active`` (fail fast if its process died). Nothing here depends on the camera topic, so
+        a node whose input is remapped is found all the same. ``image=True`` also waits until
+        the node subscribes to the topic this client publishes frames on (tests that feed it)."""
         end = time.monotonic() + timeout
+        state = "unknown"
         while time.monotonic() < end:
             if proc is not None and not proc.alive():
                 raise RuntimeError(f"tracker node exited with {proc.proc.returncode}:\n"
                                    f"{proc.log()[-3000:]}")
-            if self.init_client.wait_for_service(timeout_sec=0.5) and \
-                    self.reset_client.wait_for_service(timeout_sec=0.5):
-                # discovery of services and of the image subscription is separate: wait for both
-                if self.image_pub.get_subscription_count() > 0:
-                    return
-        raise TimeoutError("tracker node did not come up" +
-                           (f":\n{proc.log()[-3000:]}" if proc is not None else ""))
+            if not (self.init_client.wait_for_service(timeout_sec=0.5)
+                    and self.reset_client.wait_for_service(timeout_sec=0.5)):
+                continue
+            try:
+                state = self.get_state(node_name, timeout=min(5.0, max(0.5, end - time.monotonic())))
+            except TimeoutError:
+                continue
+            if state != "active":
+                time.sleep(0.1)
+                continue
+            # discovery of services and of a subscription is separate: wait for both
+            if not image or self.image_pub.get_subscription_count() > 0:
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"tracker node {node_name} did not become active (lifecycle state: "
+                           f"{state})" + (f":\n{proc.log()[-3000:]}" if proc is not None else ""))
+
+    # --- lifecycle (the node is a managed node; it activates itself unless autostart is off) ---
+    def _lifecycle_client(self, srv_type, node_name: str, service: str):
+        clients = self.__dict__.setdefault("_lifecycle_clients", {})
+        key = (node_name, service)
+        if key not in clients:
+            clients[key] = self.node.create_client(srv_type, f"{node_name}/{service}")
+        return clients[key]
+
+    def get_state(self, node_name: str = "fgsgt_tracker", timeout: float = 10.0) -> str:
+        """The node's lifecycle state label (unconfigured, inactive, active, finalized)."""
+        from lifecycle_msgs.srv import GetState
+
+        client = self._lifecycle_client(GetState, node_name, "get_state")
+        if not client.wait_for_service(timeout_sec=timeout):
+            raise TimeoutError(f"{node_name}/get_state not available")
+        return self._call(client, GetState.Request(), timeout).current_state.label
+
+    def change_state(self, transition: str, node_name: str = "fgsgt_tracker",
+                     timeout: float = 60.0) -> bool:
+        """Trigger a lifecycle transition by label (configure, activate, deactivate, cleanup,
+        shutdown); True when it succeeded (what ``ros2 lifecycle set`` does)."""
+        from lifecycle_msgs.msg import Transition
+        from lifecycle_msgs.srv import ChangeState
+
+        client = self._lifecycle_client(ChangeState, node_name, "change_state")
+        if not client.wait_for_service(timeout_sec=timeout):
+            raise TimeoutError(f"{node_name}/change_state not available")
+        request = ChangeState.Request(transition=Transition(label=transition))
+        return bool(self._call(client, request, timeout).success)
 
     # --- actions ---------------------------------------------------------------------------
     def publish(self, msg) -> None:
@@ -236,23 +283,52 @@ class TrackerClient:
             req.stamp = stamp
         return self._call(self.init_client, req, timeout)
 
+    def init_point(self, x: float, y: float, stamp=None, timeout: float = 10.0):
+        """Point form of init_target (a box of zero size): the node makes the box from the
+        thermal blob under pixel (x, y)."""
+        req = self._InitTarget.Request()
+        req.box.center.position.x, req.box.center.position.y = float(x), float(y)
+        if stamp is not None:
+            req.stamp = stamp
+        return self._call(self.init_client, req, timeout)
+
+    def click(self, x: float, y: float, topic: str = "image_mouse_left") -> None:
+        """Publish a click at pixel (x, y) as rqt_image_view does (geometry_msgs/Point on
+        ``<shown image topic>_mouse_left``; relative names resolve in this client's namespace)."""
+        from geometry_msgs.msg import Point
+
+        pubs = self.__dict__.setdefault("_click_pubs", {})
+        if topic not in pubs:
+            pubs[topic] = self.node.create_publisher(Point, topic, 10)
+            end = time.monotonic() + 10.0  # a fresh publisher: let the node discover it
+            while pubs[topic].get_subscription_count() == 0 and time.monotonic() < end:
+                time.sleep(0.02)
+        pubs[topic].publish(Point(x=float(x), y=float(y), z=0.0))
+
     def reset(self, timeout: float = 10.0):
         return self._call(self.reset_client, self._Trigger.Request(), timeout)
 
     def set_parameters(self, values: Dict[str, object], node_name: str = "fgsgt_tracker",
-                       timeout: float = 10.0) -> list:
-        """Set node parameters at run time; returns the SetParametersResult list."""
-        from rcl_interfaces.srv import SetParameters
+                       timeout: float = 10.0, atomic: bool = False) -> list:
+        """Set node parameters at run time; returns the SetParametersResult list (one per value,
+        set in order; ``atomic``: one result, all values checked and set together, e.g. both LOST
+        thresholds, which must keep recover_threshold >= lost_threshold)."""
+        from rcl_interfaces.srv import SetParameters, SetParametersAtomically
         from rclpy.parameter import Parameter
 
-        if not hasattr(self, "_param_client"):
-            self._param_client = self.node.create_client(SetParameters,
-                                                         f"{node_name}/set_parameters")
-        if not self._param_client.wait_for_service(timeout_sec=timeout):
-            raise TimeoutError(f"{node_name}/set_parameters not available")
-        req = SetParameters.Request(parameters=[
+        srv_type, service = ((SetParametersAtomically, "set_parameters_atomically") if atomic
+                             else (SetParameters, "set_parameters"))
+        clients = self.__dict__.setdefault("_set_param_clients", {})
+        if (node_name, service) not in clients:
+            clients[(node_name, service)] = self.node.create_client(
+                srv_type, f"{node_name}/{service}")
+        client = clients[(node_name, service)]
+        if not client.wait_for_service(timeout_sec=timeout):
+            raise TimeoutError(f"{node_name}/{service} not available")
+        req = srv_type.Request(parameters=[
             Parameter(k, value=v).to_parameter_msg() for k, v in values.items()])
-        return list(self._call(self._param_client, req, timeout).results)
+        reply = self._call(client, req, timeout)
+        return [reply.result] if atomic else list(reply.results)
 
     def get_parameters(self, names: Sequence[str], node_name: str = "fgsgt_tracker",
                        timeout: float = 10.0) -> Dict[str, object]:

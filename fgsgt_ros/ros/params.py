@@ -1,10 +1,19 @@
 """The node's parameters, derived from dataclasses (one source of truth for every default).
 
 - ``NodeConfig`` (below) holds what only the node needs (model/device/transport/QoS/outputs).
-- ``tracker.*`` parameters come field by field from ``fgsgt_ros.tracker.config.TrackerConfig`` and
-  ``thermal.*`` from ``fgsgt_ros.tracker.thermal.ThermalConfig``: their defaults, types and (where
-  the dataclass gives one in field metadata or its docstring) descriptions. config/fgsgt.yaml only
-  overrides; it never restates a default.
+- ``tracker.*`` parameters come field by field from ``fgsgt_ros.tracker.config.TrackerConfig``,
+  ``thermal.*`` from ``fgsgt_ros.tracker.thermal.ThermalConfig`` and ``click.*`` from
+  ``fgsgt_ros.tracker.click.ClickConfig``: their defaults, types and (where the dataclass gives one
+  in field metadata or its docstring) descriptions. config/fgsgt.yaml only overrides; it never
+  restates a default.
+
+When a change takes effect (``ParamSpec.applies``; the node is a lifecycle node):
+- ``now``: at once, in any state (all tracker/thermal/click settings: thresholds, penalties, AGC);
+- ``activate``: what the subscriptions and the frame buffer are made with: settable while the node
+  is not active, used from the next activation (deactivate, set, activate);
+- ``configure``: what the model is loaded with (checkpoint, device, ...): settable while the node is
+  unconfigured, used by the next configure (deactivate, cleanup, set, configure, activate);
+- ``start``: read-only, fixed when the process starts.
 
 No rclpy here (the node turns ``ParamSpec`` into ParameterDescriptors), so the parameter table in
 README.md (Parameters) and the YAML template are generated without ROS:
@@ -25,11 +34,23 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from fgsgt_ros.ros.conversions import MAX_PIXELS as _MAX_PIXELS
 
 
+#: When a parameter change takes effect (see the module docstring).
+APPLIES = ("now", "activate", "configure", "start")
+_APPLIES_TEXT = {"now": "settable", "activate": "on activate", "configure": "on configure",
+                 "start": "read-only"}
+
+
 def _f(default, description: str, *, choices: Sequence[str] = (), range: Tuple = (),
-       read_only: bool = True):
+       read_only: Optional[bool] = None, applies: Optional[str] = None):
+    """A NodeConfig field. ``applies``: when a change takes effect (APPLIES); without it,
+    ``read_only=False`` means "now" and anything else "configure" (needs a model reload)."""
+    if applies is None:
+        applies = "now" if read_only is False else "configure"
+    if applies not in APPLIES:
+        raise ValueError(f"applies={applies!r} is not one of {APPLIES}")
     return field(default=default, metadata={
         "description": description, "choices": tuple(choices), "range": tuple(range),
-        "read_only": read_only})
+        "applies": applies})
 
 
 @dataclass
@@ -46,19 +67,31 @@ class NodeConfig:
                      "a warning.")
     precision: str = _f("fp32", "Network precision; fp16 only on CUDA (CPU stays fp32 with a "
                         "warning).", choices=("fp32", "fp16"))
-    num_threads: int = _f(0, "CPU threads for the network (0 = PyTorch default).",
-                          range=(0, 256, 1))
+    num_threads: int = _f(1, "CPU threads for the network (0 = PyTorch's default, all cores). 1 is "
+                          "the fastest for these small networks on a CPU shared with the rest "
+                          "of the node (docs/BENCHMARKS.md); more can help a large model on an "
+                          "idle many-core CPU.", range=(0, 256, 1), applies="now")
+    autostart: bool = _f(True, "Configure and activate at start-up (lifecycle). false: the node "
+                         "waits unconfigured for a lifecycle manager or `ros2 lifecycle set`.",
+                         applies="start")
     input_transport: str = _f("raw", "raw subscribes 'image' (sensor_msgs/Image); compressed "
                               "subscribes 'image/compressed' (PNG/JPEG, 8 or 16 bit).",
-                              choices=("raw", "compressed"))
+                              choices=("raw", "compressed"), applies="activate")
     qos_reliability: str = _f("best_effort", "Input QoS reliability (sensor-data default; use "
                               "reliable for reliable-only publishers).",
-                              choices=("best_effort", "reliable"))
-    qos_depth: int = _f(5, "Input QoS history depth (keep last N).", range=(1, 1000, 1))
+                              choices=("best_effort", "reliable"), applies="activate")
+    qos_depth: int = _f(5, "Input QoS history depth (keep last N).", range=(1, 1000, 1),
+                        applies="activate")
     subscribe_init_box: bool = _f(True, "Subscribe 'init_box' (vision_msgs/Detection2D) so a "
-                                  "detector can start tracking.")
+                                  "detector can start tracking.", applies="activate")
+    click_topic: str = _f(
+        "", "Topic of clicks that start tracking (geometry_msgs/Point, pixel x/y, as "
+        "rqt_image_view publishes on '<shown image topic>_mouse_left'); the box is the thermal "
+        "blob under the click (click.*). Empty = the resolved input image topic + '_mouse_left' "
+        "(click on the camera view); e.g. 'debug_image_mouse_left' to click on the debug image; "
+        "'none' = no clicks.", applies="now")
     frame_buffer_size: int = _f(60, "Frames kept for stamped init_target (about 2 s at 30 Hz).",
-                                range=(1, 1000, 1))
+                                range=(1, 1000, 1), applies="activate")
     class_id: str = _f("target", "class_id written into each published detection.",
                        read_only=False)
     publish_saliency: bool = _f(True, "Publish the saliency map on 'saliency' (no cost when off).",
@@ -69,7 +102,7 @@ class NodeConfig:
     publish_debug_image: bool = _f(True, "Publish 'debug_image' (bgr8, frame after AGC with box, "
                                    "score and state; no cost when off).", read_only=False)
     diagnostics_period_s: float = _f(1.0, "Period of /diagnostics messages in seconds.",
-                                     range=(0.1, 60.0, 0.0))
+                                     range=(0.1, 60.0, 0.0), applies="now")
     log_throttle_s: float = _f(2.0, "Minimum seconds between repeated warnings of one kind "
                                "(bad frames are still all counted).", range=(0.0, 3600.0, 0.0),
                                read_only=False)
@@ -79,7 +112,7 @@ class NodeConfig:
         range=(1, 1 << 30, 1), read_only=False)
     frame_buffer_max_mb: float = _f(
         256.0, "Byte bound of the stamped-init frame buffer in MiB (oldest frames go first; the "
-        "newest frame is always kept).", range=(1.0, 65536.0, 0.0))
+        "newest frame is always kept).", range=(1.0, 65536.0, 0.0), applies="activate")
     stale_input_s: float = _f(
         2.0, "Seconds without a valid input frame after which status and /diagnostics report the "
         "input as stale.", range=(0.1, 3600.0, 0.0), read_only=False)
@@ -94,10 +127,15 @@ class ParamSpec:
     description: str
     choices: Tuple[str, ...] = ()
     range: Tuple = ()       # (lo, hi, step) for int/float
-    read_only: bool = True
-    group: str = "node"     # node | tracker | thermal
+    applies: str = "now"    # when a change takes effect: one of APPLIES
+    group: str = "node"     # node | tracker | thermal | click
     field_name: str = ""
     calibrated: bool = False  # a checkpoint's calibrated value replaces the default
+
+    @property
+    def read_only(self) -> bool:
+        """Never settable (ROS read-only): fixed when the process starts."""
+        return self.applies == "start"
 
 
 # Ranges for tracker/thermal fields we know the meaning of. These are constraints, not defaults:
@@ -121,6 +159,14 @@ _KNOWN_RANGES: Dict[str, Tuple] = {
     "jump_fraction": (0.0, 100.0, 0.0),
     "min_span": (0.0, 1.0e9, 0.0),
     "max_samples": (16, 100_000_000, 1),
+    # ClickConfig (min_size shares TrackerConfig's range)
+    "snap_radius": (0.0, 1000.0, 0.0),
+    "window": (4, 100_000, 1),
+    "min_contrast": (0.001, 1.0e6, 0.0),
+    "level": (0.01, 0.99, 0.0),
+    "min_edge": (0.0, 1.0, 0.0),
+    "max_area_fraction": (0.001, 1.0, 0.0),
+    "fallback_size": (1.0, 100_000.0, 0.0),
 }
 
 
@@ -216,7 +262,8 @@ def dataclass_specs(cls, group: str, instance=None) -> List[ParamSpec]:
         specs.append(ParamSpec(
             name=f"{group}.{f.name}" if group != "node" else f.name, default=value,
             description=str(description), choices=choices, range=rng,
-            read_only=bool(meta.get("read_only", True)), group=group, field_name=f.name,
+            applies=str(meta.get("applies") or ("now" if group != "node" else "configure")),
+            group=group, field_name=f.name,
             calibrated=f.name in calibrated))
     return specs
 
@@ -231,13 +278,19 @@ def thermal_config_class():
     return ThermalConfig
 
 
+def click_config_class():
+    from fgsgt_ros.tracker.click import ClickConfig
+    return ClickConfig
+
+
 def all_specs(tracker_defaults=None) -> List[ParamSpec]:
     """Every parameter the node declares, node ones first. ``tracker_defaults``: the TrackerConfig
     whose values are the ``tracker.*`` defaults (the node passes the loaded checkpoint's calibrated
     one); None = ``TrackerConfig()`` (the documented table)."""
     return (dataclass_specs(NodeConfig, "node")
             + dataclass_specs(tracker_config_class(), "tracker", tracker_defaults)
-            + dataclass_specs(thermal_config_class(), "thermal"))
+            + dataclass_specs(thermal_config_class(), "thermal")
+            + dataclass_specs(click_config_class(), "click"))
 
 
 def build_dataclass(cls, values: Dict[str, Any]):
@@ -298,7 +351,7 @@ def markdown_table(specs: Optional[List[ParamSpec]] = None) -> str:
             cons.append(f"[{s.range[0]}, {s.range[1]}]")
         desc = s.description.replace("|", "\\|")
         lines.append(f"| `{s.name}` | `{_fmt(s.default)}` | {'; '.join(cons)} | "
-                     f"{'read-only' if s.read_only else 'settable'} | {desc} |")
+                     f"{_APPLIES_TEXT[s.applies]} | {desc} |")
     return "\n".join(lines)
 
 
@@ -307,20 +360,22 @@ def yaml_template(specs: Optional[List[ParamSpec]] = None) -> str:
     specs = specs if specs is not None else all_specs()
     out = ["# fgsgt_tracker parameters (every node name, every namespace).",
            "# Defaults live in the dataclasses (fgsgt_ros.ros.params.NodeConfig,",
-           "# fgsgt_ros.tracker.config.TrackerConfig, fgsgt_ros.tracker.thermal.ThermalConfig);",
-           "# the commented lines show them. Uncomment a line only to override it.",
+           "# fgsgt_ros.tracker.config.TrackerConfig, fgsgt_ros.tracker.thermal.ThermalConfig,",
+           "# fgsgt_ros.tracker.click.ClickConfig); the table in README.md says when each applies.",
+           "# the commented lines show them. Uncomment a line only to override it (keep its comma).",
+           "# The braces keep the mapping valid while every line is a comment; nothing here sets",
+           "# ROS' own parameters (use_sim_time comes from the launch file or the command line).",
            "# Regenerate after changing a dataclass: python -m fgsgt_ros.ros.params --yaml",
            "# (test/test_node_params.py fails while this file is out of date).",
-           "/**:", "  ros__parameters:",
-           "    # ROS' own parameter; keeps this mapping valid while all lines below are comments.",
-           "    use_sim_time: false"]
+           "/**:", "  ros__parameters: {"]
     group = None
     for s in specs:
         if s.group != group:
             group = s.group
             out.append(f"    # --- {group} ---")
         note = "  # or the checkpoint's calibrated value" if s.calibrated else ""
-        out.append(f"    # {s.name}: {_fmt(s.default)}{note}")
+        out.append(f"    # {s.name}: {_fmt(s.default)},{note}")
+    out.append("  }")
     return "\n".join(out) + "\n"
 
 

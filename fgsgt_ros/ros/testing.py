@@ -74,7 +74,7 @@ class NodeUnderTest:
                                params_file=params_file)
         self.client = TrackerClient(namespace=namespace, domain_id=self.domain,
                                     transport=transport)
-        self.client.wait_ready(120, self.proc)
+        self.client.wait_ready(120, self.proc, image=True)
 
     def close(self) -> int:
         self.client.close()

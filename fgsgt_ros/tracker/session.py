@@ -20,7 +20,8 @@ Usage::
         if r.published is not None: ...            # what a robot gets (the node's detection)
 
 What a frame gives (one rule for the node and the evaluation): ``published`` is the tracker's box
-while the state is TRACKING, and None otherwise (LOST, IDLE, or a frame the AGC refused while not
+while the state is TRACKING, clipped to the frame (the part of the target inside the image, as an
+annotation is), and None otherwise (LOST, IDLE, or a frame the AGC refused while not
 tracking). The node publishes exactly ``published`` (an empty ``detections`` for None) and
 ``fgsgt eval`` writes exactly ``published`` into its result files (a NaN row for None);
 ``box`` is the tracker's own estimate, also while LOST (the "always a box" score of the
@@ -98,8 +99,8 @@ class SessionResult:
     ``state``: "IDLE", "TRACKING" or "LOST" after this frame. ``box``: the tracker's xywh estimate
     (float64 (4,), None while IDLE). ``score``: the tracker's confidence for this frame (0 when the
     tracker did not run). ``published``: what the node publishes and the evaluation records (the
-    box while TRACKING, else None). ``image``: the frame after AGC (uint8 (H, W, 3)) when
-    ``step(..., want_image=True)``. ``refused``: why the AGC refused the frame ('' = it did not;
+    box while TRACKING clipped to the frame, else None). ``image``: the frame after AGC (uint8
+    (H, W, 3)) when ``step(..., want_image=True)``. ``refused``: why the AGC refused the frame ('' = it did not;
     the tracker then did not run). ``track``: the tracker's TrackResult (None when it did not run);
     ``saliency`` reads its map lazily (on demand only).
     """
@@ -122,12 +123,22 @@ def _state_name(state) -> str:
     return getattr(state, "name", str(state))
 
 
-def published_box(state: str, box) -> Optional[np.ndarray]:
-    """The one output rule: the box while TRACKING (and finite), None otherwise."""
+def published_box(state: str, box, frame_size=None) -> Optional[np.ndarray]:
+    """The one output rule: the box while TRACKING (and finite), clipped to the frame when its
+    ``frame_size`` (H, W) is given (the part of the target inside the image, as annotations
+    are); None otherwise, or when no part of it is inside."""
     if state != "TRACKING" or box is None:
         return None
     b = np.asarray(box, dtype=np.float64).reshape(-1)
-    return b if b.shape == (4,) and np.isfinite(b).all() else None
+    if b.shape != (4,) or not np.isfinite(b).all():
+        return None
+    if frame_size is not None:
+        from fgsgt_ros.boxes import clip_xywh
+
+        b = clip_xywh(b, int(frame_size[1]), int(frame_size[0]))
+        if b[2] <= 0 or b[3] <= 0:
+            return None
+    return b
 
 
 class TrackingSession:
@@ -308,7 +319,8 @@ class TrackingSession:
             current = getattr(self.tracker, "box", None)
             current = box if current is None else np.asarray(current, dtype=np.float64)
             return SessionResult(state=state, box=current, score=1.0,
-                                 published=published_box(state, current),
+                                 published=published_box(state, current,
+                                                         np.shape(raw_frame)[:2]),
                                  times=StageTimes(t1 - t0, t2 - t1, t2 - t0), image=image)
 
     def step(self, raw_frame: np.ndarray, want_image: bool = False) -> SessionResult:
@@ -340,7 +352,8 @@ class TrackingSession:
                 score = float(getattr(track, "score", 1.0))
             t2 = time.perf_counter()
             return SessionResult(state=state, box=box, score=score,
-                                 published=None if refused else published_box(state, box),
+                                 published=None if refused else published_box(
+                                     state, box, np.shape(raw_frame)[:2]),
                                  times=StageTimes(t1 - t0, t2 - t1, t2 - t0),
                                  image=image if want_image else None, refused=refused,
                                  track=track)

@@ -29,7 +29,7 @@ from fgsgt_ros.model.registry import build_model  # noqa: E402
 from fgsgt_ros.model.profile import count_gflops, count_params  # noqa: E402
 
 HEADING = "## Network (issue 3)"
-REFERENCE = {name: ("siamrpnpp_tiny" if name.endswith("_tiny") else "siamrpnpp_r50")
+REFERENCE = {name: ("siamrpnpp_tiny" if "_tiny" in name else "siamrpnpp_r50")
              for name in PRESETS}
 ORT_SUFFIX = " [onnxruntime, 1 thr]"
 

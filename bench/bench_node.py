@@ -128,6 +128,8 @@ def rss_mb(pid: int) -> float:
 
 
 def main(argv=None) -> int:
+    from fgsgt_ros.model.runtime import DEFAULT_NUM_THREADS
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--duration", type=float, default=120.0, help="seconds of 30 Hz input")
     ap.add_argument("--rate", type=float, default=30.0)

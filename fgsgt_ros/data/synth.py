@@ -37,6 +37,8 @@ from fgsgt_ros.data.sequence import write_plain_sequence
 # scikit-image sample images used as background clutter (grey or converted to grey).
 TEXTURE_NAMES = ("camera", "brick", "grass", "gravel", "moon", "text", "coins", "page", "cell",
                  "clock", "chelsea", "coffee", "rocket", "astronaut")
+#: the rich scenes leave out the sample images of printed text and of isolated round objects
+NATURAL_TEXTURES = ("camera", "brick", "grass", "gravel", "moon", "chelsea", "coffee", "rocket", "astronaut")
 SHAPES = ("ellipse", "person", "animal", "vehicle", "blob")
 MAX_COUNT = 16383  # 14-bit sensor
 
@@ -119,14 +121,15 @@ PRESETS: Dict[str, SynthConfig] = {
                            target_aspect=(0.25, 4.0), min_side=3.0, max_side=250.0,
                            max_scale_change=1.6, categories=("person", "vehicle", "animal", "drone"),
                            category_probs=(0.4, 0.25, 0.1, 0.25), p_display=1.0, p_cold_target=0.2,
-                           distractors=(0, 3), p_leave=0.2, p_ffc=0.3, camera_motion=(0.0, 0.2)),
+                           distractors=(0, 3), p_occlusion=0.35, p_leave=0.2, p_ffc=0.3,
+                           camera_motion=(0.0, 0.2)),
     # small targets (3-15 px): drones among birds, small animals, distant people; raw and display
     "small": SynthConfig(name="small", scene="rich", frame_sizes=((160, 120), (320, 256), (640, 512)),
                          frame_size_probs=(0.4, 0.35, 0.25), target_size=(3.0, 15.0),
                          target_aspect=(0.33, 3.0), min_side=2.0, max_side=24.0, max_scale_change=1.4,
                          categories=("drone", "bird", "animal", "person"),
                          category_probs=(0.4, 0.15, 0.3, 0.15), p_display=0.5, p_zoom=0.2,
-                         distractors=(1, 4), p_leave=0.2, camera_motion=(0.0, 0.15)),
+                         distractors=(1, 4), p_occlusion=0.3, p_leave=0.2, camera_motion=(0.0, 0.15)),
     # people among look-alike people (groups, crossings), tall boxes; raw and display
     "people": SynthConfig(name="people", scene="rich", frame_sizes=((320, 256), (640, 512)),
                           frame_size_probs=(0.5, 0.5), target_size=(10.0, 110.0),
@@ -140,7 +143,7 @@ PRESETS: Dict[str, SynthConfig] = {
                              target_aspect=(0.25, 4.0), min_side=2.0, max_side=250.0,
                              categories=("person", "vehicle", "animal", "drone", "bird"),
                              category_probs=(0.3, 0.2, 0.2, 0.22, 0.08), p_display=0.5,
-                             distractors=(0, 3), p_leave=0.2, camera_motion=(0.0, 0.2)),
+                             distractors=(0, 3), p_occlusion=0.35, p_leave=0.2, camera_motion=(0.0, 0.2)),
 }
 
 
@@ -347,11 +350,12 @@ class SyntheticSequence:
     info: Dict[str, object] = field(default_factory=dict)
 
 
-def _background(rng: np.random.Generator, cfg: SynthConfig, H: int, W: int, level: float) -> np.ndarray:
+def _background(rng: np.random.Generator, cfg: SynthConfig, H: int, W: int, level: float,
+                textures: Seq[str] = TEXTURE_NAMES) -> np.ndarray:
     """Clutter canvas (H, W) float32 in counts: texture + gradients + warm/cold structures."""
     import cv2
 
-    name = TEXTURE_NAMES[int(rng.integers(len(TEXTURE_NAMES)))]
+    name = textures[int(rng.integers(len(textures)))]
     tex = _texture(name)
     th, tw = tex.shape
     zoom = rng.uniform(0.5, 2.0)
@@ -960,10 +964,10 @@ def _rich_background(rng: np.random.Generator, cfg: SynthConfig, backdrop: str, 
     area = float(Hw) * Ww
     if area > 0.35e6:  # large canvases: the smooth clutter at a lower resolution (cheap), scaled up
         f = math.sqrt(0.35e6 / area)
-        small = _background(rng, cfg, max(16, int(Hw * f)), max(16, int(Ww * f)), level)
+        small = _background(rng, cfg, max(16, int(Hw * f)), max(16, int(Ww * f)), level, NATURAL_TEXTURES)
         bg = cv2.resize(small, (Ww, Hw), interpolation=cv2.INTER_LINEAR)
     else:
-        bg = _background(rng, cfg, Hw, Ww, level)  # ground clutter (textures, gradients, structures)
+        bg = _background(rng, cfg, Hw, Ww, level, NATURAL_TEXTURES)  # ground clutter
     yy = (np.arange(Hw, dtype=np.float32) + oy)[:, None]
     hz = horizon
     if backdrop in ("sky", "street"):

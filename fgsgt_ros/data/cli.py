@@ -10,15 +10,17 @@ def register(subparsers) -> None:
     from fgsgt_ros.data.synth import PRESETS
 
     p = subparsers.add_parser(
-        "generate", help="generate synthetic 16-bit thermal sequences with ground truth",
-        description="Write N procedurally generated thermal sequences (16-bit PNG frames + "
-                    "groundtruth_rect.txt) under --out. Deterministic for a seed.")
+        "generate", help="generate synthetic thermal sequences with ground truth",
+        description="Write N procedurally generated thermal sequences (PNG frames: 16-bit raw counts, "
+                    "or 8-bit display video for the display/small/people/realistic presets; "
+                    "groundtruth_rect.txt; category.txt) under --out. Deterministic for a seed.")
     p.add_argument("--out", required=True, type=Path, help="output folder (one sub-folder per sequence)")
     p.add_argument("--sequences", type=int, required=True, help="number of sequences")
     p.add_argument("--frames", type=int, required=True, help="frames per sequence (>= 2)")
     p.add_argument("--seed", type=int, required=True, help="random seed")
     p.add_argument("--preset", default="mixed", choices=sorted(PRESETS),
-                   help="scene family (see fgsgt_ros/data/synth.py): %(choices)s (default: %(default)s)")
+                   help="scene family (see fgsgt_ros/data/synth.py and docs/MODEL_CARD.md): %(choices)s "
+                        "(default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 

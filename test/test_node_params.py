@@ -245,6 +245,7 @@ def test_checkpoint_of_another_preset_is_refused(ros_env, tmp_path):
     ({"tracker.lost_threshold": 0.9}, "recover_threshold must be >= lost_threshold"),
     ({"thermal.polarity": "rainbow"}, "thermal.polarity='rainbow'"),
     ({"qos_depth": 0}, "qos_depth"),
+    ({"runtime": "tensorrt"}, "runtime='tensorrt' is not one of torch, onnx"),
     ({"tracker.lr": "fast"}, "tracker.lr"),
 ])
 def test_invalid_parameter_stops_the_node_with_one_clear_line(ros_env, tmp_path, params, text):
@@ -252,6 +253,20 @@ def test_invalid_parameter_stops_the_node_with_one_clear_line(ros_env, tmp_path,
     assert proc.proc.returncode != 0
     lines = _fatal_lines(proc.log())
     assert len(lines) == 1 and text in lines[0], proc.log()
+
+
+def test_onnx_runtime_is_selectable_in_the_node(ros_env, tmp_path):
+    pytest.importorskip("onnxruntime", reason="onnxruntime not installed")
+    if not __import__("fgsgt_ros.weights").weights.default_checkpoint().is_file():
+        pytest.skip("needs the shipped checkpoint")
+    proc = _start({"runtime": "onnx", "num_threads": 1}, ros_env, tmp_path, expect_exit=False)
+    try:
+        end = time.monotonic() + 120
+        while "tracking with" not in proc.log() and proc.alive() and time.monotonic() < end:
+            time.sleep(0.2)
+        assert proc.alive() and "runtime onnx" in proc.log(), proc.log()
+    finally:
+        assert proc.stop() == 0
 
 
 def test_absent_cuda_device_falls_back_to_cpu_with_a_warning(ros_env, tmp_path):

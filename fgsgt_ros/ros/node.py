@@ -81,7 +81,8 @@ from fgsgt_ros.ros.logsafe import LogThrottle, safe_text
 from fgsgt_ros.ros.debug_image import draw_debug
 from fgsgt_ros.tracker.base import InvalidBoxError, check_box_values, validate_box
 from fgsgt_ros.tracker.click import ClickError, box_from_click
-from fgsgt_ros.tracker.session import ModelLoadError, TrackingSession
+from fgsgt_ros.tracker.session import (OPENCV_PEERS, ModelLoadError, TrackingSession,
+                                       resolve_device)
 
 NODE_NAME = "fgsgt_tracker"
 _STATE_CODES = {"IDLE": TrackerStatus.STATE_IDLE, "TRACKING": TrackerStatus.STATE_TRACKING,
@@ -257,10 +258,22 @@ class TrackerNode(LifecycleNode):
 
     def _load_session(self) -> TrackingSession:
         """The model, as the model parameters say (ModelLoadError: one line why not)."""
+        cfg = self.cfg
+        warn = self.get_logger().warning
+        loaded = None
+        spec = (cfg.checkpoint or "").strip()
+        if cfg.runtime != "torch" and spec.lower() not in OPENCV_PEERS:
+            from fgsgt_ros.tracker import DEFAULT_TRACKER, TrackerBuildError, load_model
+
+            try:  # the network on its runtime (fgsgt_ros.model.runtime.with_runtime)
+                loaded = load_model(spec or DEFAULT_TRACKER, device=resolve_device(cfg.device, warn),
+                                    expect_preset=(cfg.model_preset or "").strip() or None,
+                                    runtime=cfg.runtime, num_threads=cfg.num_threads)
+            except TrackerBuildError as exc:
+                raise ModelLoadError(str(exc)) from None
         return TrackingSession(
-            self.cfg.checkpoint, model_preset=self.cfg.model_preset, device=self.cfg.device,
-            precision=self.cfg.precision, num_threads=self.cfg.num_threads,
-            warn=lambda s: self.get_logger().warning(s))
+            spec, model_preset=cfg.model_preset, device=cfg.device, precision=cfg.precision,
+            num_threads=cfg.num_threads, loaded=loaded, warn=warn)
 
     def _configure(self) -> None:
         session = self._load_session()
@@ -301,7 +314,8 @@ class TrackerNode(LifecycleNode):
         cal = session.tracker_defaults
         self.get_logger().info(
             f"tracking with {session.model_name or 'model'} on {session.device} "
-            f"({session.precision}); LOST below {tracker_cfg.lost_threshold:g}, recovered at "
+            f"({session.precision}); runtime {self.cfg.runtime if session.loaded else 'opencv'}; "
+            f"LOST below {tracker_cfg.lost_threshold:g}, recovered at "
             f"{tracker_cfg.recover_threshold:g} (defaults {cal.lost_threshold:g}/"
             f"{cal.recover_threshold:g} from "
             f"{'the checkpoint' if session.calibrated else 'TrackerConfig'})")
@@ -897,6 +911,8 @@ class TrackerNode(LifecycleNode):
                 "lifecycle_state": self._lifecycle,
                 "state": session.state, "model": session.model_name,
                 "device": session.device, "precision": session.precision,
+                "runtime": (getattr(session.loaded, "runtime", "torch") if session.loaded
+                            is not None else "opencv"),
                 "input_topic": self._input_topic(), "click_topic": self._click_topic_name,
                 "frames_received": s.received, "frames_processed": s.processed,
                 # dropped = replaced in the mailbox by a newer frame (newest-frame policy);

@@ -31,6 +31,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from fgsgt_ros.model.runtime import DEFAULT_NUM_THREADS, DEFAULT_RUNTIME, RUNTIMES
 from fgsgt_ros.ros.conversions import MAX_PIXELS as _MAX_PIXELS
 
 
@@ -67,7 +68,11 @@ class NodeConfig:
                      "a warning.")
     precision: str = _f("fp32", "Network precision; fp16 only on CUDA (CPU stays fp32 with a "
                         "warning).", choices=("fp32", "fp16"))
-    num_threads: int = _f(1, "CPU threads for the network (0 = PyTorch's default, all cores). 1 is "
+    runtime: str = _f(DEFAULT_RUNTIME, "Network runtime: torch (PyTorch) or onnx (the network "
+                      "exported once and run by onnxruntime; about 2x faster on a CPU, needs "
+                      "the onnx and onnxruntime packages). OpenCV peers ignore it.",
+                      choices=RUNTIMES)
+    num_threads: int = _f(DEFAULT_NUM_THREADS, "CPU threads for the network (0 = PyTorch's default, all cores). 1 is "
                           "the fastest for these small networks on a CPU shared with the rest "
                           "of the node (docs/BENCHMARKS.md); more can help a large model on an "
                           "idle many-core CPU.", range=(0, 256, 1), applies="now")

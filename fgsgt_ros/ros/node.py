@@ -1058,7 +1058,10 @@ def main(args=None) -> int:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        node.teardown()
+        try:
+            node.teardown()
+        except Exception as exc:  # e.g. handles already gone after Ctrl-C: exit anyway
+            logger.warning(f"shutdown: {type(exc).__name__}: {safe_text(exc, 200)}")
         executor.shutdown()
         node.destroy_node()
         rclpy.try_shutdown()

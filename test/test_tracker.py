@@ -1,5 +1,7 @@
 """SiameseTracker and OpenCV peers: geometry round-trips, following, LOST/re-acquisition, bad boxes."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -98,6 +100,8 @@ def test_lost_after_k_weak_frames_and_reacquired_in_the_enlarged_region():
     t = _tracker(**cfg)
     box = (60, 60, 20, 20)
     t.init(scene(240, 200, box), box)
+    for i in range(3):  # seen for a few frames: its own score level (LostMonitor's reference)
+        assert t.update(scene(240, 200, box, seed=i)).state == TrackState.TRACKING
     states, boxes = [], []
     for i in range(8):  # target gone
         r = t.update(scene(240, 200, None, seed=10 + i))
@@ -144,6 +148,8 @@ def test_without_the_enlarged_region_the_far_reappearance_is_missed():
     t = _tracker(lost_frames=4, reacquire_scale=1.0)
     box = (60, 60, 20, 20)
     t.init(scene(240, 200, box), box)
+    for i in range(3):
+        t.update(scene(240, 200, box, seed=i))
     for i in range(8):
         t.update(scene(240, 200, None, seed=10 + i))
     r = [t.update(scene(240, 200, (115, 60, 20, 20), seed=30 + i)) for i in range(4)][-1]
@@ -286,3 +292,33 @@ def test_untrained_fgsgt_tiny_runs_end_to_end_and_loads_from_a_checkpoint(tmp_pa
     assert loaded.cfg.penalty_k == 0.05 and loaded.model_cfg.name == "fgsgt_tiny"
     with pytest.raises(TrackerBuildError, match="holds preset"):
         build_tracker(f"siamrpnpp_tiny:{path}")
+
+
+def test_lost_monitor_decides_from_the_targets_own_score_history():
+    """Real footage: a visible target the network scores 0.76-0.92, below a threshold calibrated
+    on generated data (0.879). Relative to its own recent median it is not weak; a vanished target
+    (scores far below that median) still goes LOST, and comes back at the recover level."""
+    from fgsgt_ros.tracker.base import LostMonitor
+
+    rng = np.random.default_rng(0)
+    visible = 0.84 + 0.08 * np.sin(np.arange(60) / 4.0) + rng.normal(0, 0.01, 60)  # 0.75..0.93
+    cfg = TrackerConfig(lost_threshold=0.879, recover_threshold=0.879, lost_frames=5,
+                        lost_relative=0.75)
+    m = LostMonitor(cfg)
+    m.start()
+    assert all(m.step(s) == TrackState.TRACKING for s in visible)
+    assert m.levels()[0] == pytest.approx(0.75 * m.reference) and m.reference < 0.879
+    states = [m.step(0.3) for _ in range(5)]  # gone: far below its own level
+    assert states[:4] == [TrackState.TRACKING] * 4 and states[4] == TrackState.LOST
+    assert m.step(0.7) == TrackState.LOST  # below min(recover_threshold, reference)
+    assert m.step(0.9) == TrackState.TRACKING
+    # absolute rule only (lost_relative 0, the behaviour before): the same visible target is LOST
+    old = LostMonitor(dataclasses.replace(cfg, lost_relative=0.0))
+    old.start()
+    lost = [old.step(s) == TrackState.LOST for s in visible]
+    assert np.mean(lost) > 0.3
+    # the old positional form still works and keeps TrackerConfig's relative defaults
+    legacy = LostMonitor(0.879, 5, 0.879)
+    assert legacy.lost_relative == TrackerConfig().lost_relative
+    legacy.retune(cfg)
+    assert legacy.reference_frames == cfg.reference_frames

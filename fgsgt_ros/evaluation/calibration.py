@@ -29,7 +29,12 @@ Procedure (``calibrate``):
    ``min_support`` frames), so a LOST tracker re-acquires mostly real targets. If no score reaches
    that precision (the search finds look-alikes that score as high as the target), a higher
    threshold would not make re-acquisition more precise, only stop it, so ``recover_threshold`` =
-   ``lost_threshold`` and ``recover_target_met`` is False.
+   ``lost_threshold`` and ``recover_target_met`` is False. ``lost_relative``: the
+   ``relative_percentile`` of the on-target scores divided by their median (how far a target's
+   score dips below its own level while it is still on target); LostMonitor also calls a frame
+   weak only when it scores below ``lost_relative`` times the target's recent median, so on
+   footage where the network scores a visible target lower than on the calibration data, LOST
+   still means "far below this target's own level".
 5. Check pass (optional): the tracker runs again with the chosen thresholds and reports whether its
    state tells the truth (TRACKING with the box on the target, LOST otherwise).
 
@@ -83,6 +88,8 @@ class CalibrationConfig:
     recover_precision: float = 0.95
     #: ... counted over at least this many frames at or above it
     min_support: int = 20
+    #: lost_relative: this percentile of the on-target scores over their median
+    relative_percentile: float = 5.0
 
     def __post_init__(self) -> None:
         if self.sequences < 1 or self.frames < 2:
@@ -95,6 +102,9 @@ class CalibrationConfig:
             raise ValueError(f"recover_precision must be in [0.5, 1], got {self.recover_precision}")
         if self.min_support < 1:
             raise ValueError(f"min_support must be >= 1, got {self.min_support}")
+        if not 0.0 < self.relative_percentile < 50.0:
+            raise ValueError(f"relative_percentile must be in (0, 50), got "
+                             f"{self.relative_percentile}")
 
 
 @dataclass
@@ -137,6 +147,7 @@ class CalibrationResult:
     scores: Optional[Scores] = field(default=None, repr=False)
     search_scores: Optional[Scores] = field(default=None, repr=False)
     check: Dict[str, float] = field(default_factory=dict)
+    lost_relative: float = 0.0      # relative_percentile / median of the on-target scores
 
     def summary(self) -> Dict[str, object]:
         """Plain-type record (what ``--write`` stores as ``extra["lost_calibration"]``)."""
@@ -351,9 +362,12 @@ def choose_thresholds(scores: Scores, cfg: CalibrationConfig,
         recover = lost
     recover = min(max(recover, lost), 1.0)
     n_rec = _above(r_s_on, recover) + _above(r_s_off, recover)
+    median_on = float(np.median(s_on))
+    relative = round(min(1.0, float(np.percentile(s_on, cfg.relative_percentile)) / median_on), 3) \
+        if median_on > 0 else 0.0
 
     return CalibrationResult(
-        lost_threshold=lost, recover_threshold=recover,
+        lost_threshold=lost, recover_threshold=recover, lost_relative=relative,
         balanced_accuracy=float(ba.max()),
         on_rate_above_lost=float(_above(s_on, lost) / len(s_on)),
         off_rate_below_lost=float(1.0 - _above(s_off, lost) / len(s_off)),
@@ -451,8 +465,10 @@ def calibrate(make_tracker: TrackerFactory, sequences: Seq, cfg: CalibrationConf
 
 
 def calibrated_config(base: TrackerConfig, result: CalibrationResult) -> TrackerConfig:
+    relative = result.lost_relative
     return dataclasses.replace(base, lost_threshold=result.lost_threshold,
-                               recover_threshold=result.recover_threshold)
+                               recover_threshold=result.recover_threshold, lost_relative=relative,
+                               recover_relative=max(relative, base.recover_relative))
 
 
 # --------------------------------------------------------------------------------------------
@@ -480,6 +496,9 @@ def format_report(result: CalibrationResult, cfg: CalibrationConfig) -> str:
         f" %{'' if result.recover_target_met else ' NOT reached: recover = lost'}; "
         f"{100 * result.on_rate_above_recover:.1f} % of on-target and "
         f"{100 * result.off_rate_above_recover:.1f} % of off-target search frames at or above)",
+        f"lost_relative     = {result.lost_relative:.3f}  (p{cfg.relative_percentile:g} / median of "
+        f"the on-target scores: weak also needs a score below this times the target's recent "
+        f"median)",
     ]
     c = result.check
     if c:
@@ -542,7 +561,8 @@ def write_to_checkpoint(path, result: CalibrationResult, cfg: CalibrationConfig,
     before = {k: v.clone() for k, v in model.state_dict().items()}
     tracker_config = dict(extra.get("tracker_config") or {})
     tracker_config.update(lost_threshold=result.lost_threshold,
-                          recover_threshold=result.recover_threshold)
+                          recover_threshold=result.recover_threshold,
+                          lost_relative=result.lost_relative)
     TrackerConfig.from_dict(tracker_config)  # valid before anything is written
     extra = dict(extra)
     extra["tracker_config"] = tracker_config

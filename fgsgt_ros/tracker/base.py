@@ -6,6 +6,7 @@ Box convention: ``fgsgt_ros.boxes`` (continuous 0-based xywh, the box covers [x,
 from __future__ import annotations
 
 import enum
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Tuple
 
@@ -100,26 +101,83 @@ def as_uint8_image(image: np.ndarray, who: str = "tracker") -> np.ndarray:
 
 
 class LostMonitor:
-    """TRACKING/LOST bookkeeping shared by all trackers (thresholds from TrackerConfig)."""
+    """TRACKING/LOST bookkeeping shared by all trackers (settings from TrackerConfig, whose
+    docstring gives the rule).
 
-    def __init__(self, lost_threshold: float, lost_frames: int, recover_threshold: float) -> None:
-        self.lost_threshold = lost_threshold
-        self.lost_frames = lost_frames
-        self.recover_threshold = recover_threshold
+    The LOST level is relative to the target's own score history: ``reference`` is the median of
+    its last ``reference_frames`` scores while TRACKING (since ``start``, i.e. init), and a frame
+    is weak when its score is below ``min(lost_threshold, lost_relative * reference)``;
+    ``lost_frames`` weak frames in a row make the state LOST, and a LOST target is re-acquired at
+    ``min(recover_threshold, recover_relative * reference)`` (the reference is frozen while LOST).
+    The first frame after init, with no history yet, uses the absolute thresholds.
+    ``lost_relative`` = 0: absolute thresholds only.
+
+    ``LostMonitor(tracker_cfg)`` or, as before, ``LostMonitor(lost_threshold, lost_frames,
+    recover_threshold)`` (the relative settings then keep TrackerConfig's defaults).
+    """
+
+    def __init__(self, lost_threshold, lost_frames: Optional[int] = None,
+                 recover_threshold: Optional[float] = None, **relative) -> None:
         self.state = TrackState.IDLE
         self.weak = 0
+        self._scores: deque = deque()
+        self.retune(lost_threshold, lost_frames, recover_threshold, **relative)
+
+    def retune(self, lost_threshold, lost_frames: Optional[int] = None,
+               recover_threshold: Optional[float] = None, *, lost_relative: Optional[float] = None,
+               recover_relative: Optional[float] = None,
+               reference_frames: Optional[int] = None) -> None:
+        """New settings from the next score on (a TrackerConfig, or the numbers); the state, the
+        weak-frame count and the target's reference score are kept."""
+        from fgsgt_ros.tracker.config import TrackerConfig
+
+        if isinstance(lost_threshold, TrackerConfig):
+            cfg = lost_threshold
+            lost_threshold, lost_frames = cfg.lost_threshold, cfg.lost_frames
+            recover_threshold = cfg.recover_threshold
+            lost_relative, recover_relative = cfg.lost_relative, cfg.recover_relative
+            reference_frames = cfg.reference_frames
+        defaults = TrackerConfig
+        self.lost_threshold = float(lost_threshold)
+        self.lost_frames = int(lost_frames)
+        self.recover_threshold = float(recover_threshold)
+        self.lost_relative = float(defaults.lost_relative if lost_relative is None
+                                   else lost_relative)
+        self.recover_relative = float(defaults.recover_relative if recover_relative is None
+                                      else recover_relative)
+        self.reference_frames = int(defaults.reference_frames if reference_frames is None
+                                    else reference_frames)
+        while len(self._scores) > self.reference_frames:
+            self._scores.popleft()
+
+    @property
+    def reference(self) -> Optional[float]:
+        """The target's reference score (None before the first score after init)."""
+        if not self._scores:
+            return None
+        return float(np.median(self._scores))
+
+    def levels(self) -> Tuple[float, float]:
+        """(lost level, recover level) in force now."""
+        lost, recover = self.lost_threshold, self.recover_threshold
+        ref = self.reference
+        if self.lost_relative > 0 and ref is not None:
+            lost = min(lost, self.lost_relative * ref)
+            recover = min(recover, self.recover_relative * ref)
+        return lost, max(lost, recover)
 
     def start(self) -> None:
         self.state, self.weak = TrackState.TRACKING, 0
+        self._scores.clear()
 
     def stop(self) -> None:
         self.state, self.weak = TrackState.IDLE, 0
+        self._scores.clear()
 
-    def retune(self, lost_threshold: float, lost_frames: int, recover_threshold: float) -> None:
-        """New thresholds from the next score on; the state and the weak-frame count are kept."""
-        self.lost_threshold = lost_threshold
-        self.lost_frames = lost_frames
-        self.recover_threshold = recover_threshold
+    def _remember(self, score: float) -> None:
+        self._scores.append(score)
+        if len(self._scores) > self.reference_frames:
+            self._scores.popleft()
 
     def force_lost(self) -> None:
         """TRACKING -> LOST now, as after ``lost_frames`` weak frames (IDLE stays IDLE)."""
@@ -128,10 +186,15 @@ class LostMonitor:
 
     def step(self, score: float) -> TrackState:
         """Feed this frame's score; returns the new state."""
+        score = float(score) if np.isfinite(score) else 0.0
+        lost, recover = self.levels()  # from the history before this frame
         if self.state == TrackState.TRACKING:
-            self.weak = self.weak + 1 if score < self.lost_threshold else 0
+            self.weak = self.weak + 1 if score < lost else 0
             if self.weak >= self.lost_frames:
                 self.state = TrackState.LOST
-        elif self.state == TrackState.LOST and score >= self.recover_threshold:
+            else:
+                self._remember(score)
+        elif self.state == TrackState.LOST and score >= recover:
             self.state, self.weak = TrackState.TRACKING, 0
+            self._remember(score)
         return self.state

@@ -66,8 +66,7 @@ class OpenCVTracker:
         self.name = kind
         self._factory = factories[kind]
         self.cfg = tracker_cfg or TrackerConfig()
-        self._monitor = LostMonitor(self.cfg.lost_threshold, self.cfg.lost_frames,
-                                    self.cfg.recover_threshold)
+        self._monitor = LostMonitor(self.cfg)
         self._tracker = None
         self._box = np.zeros(4)
 
@@ -86,7 +85,7 @@ class OpenCVTracker:
     def set_config(self, cfg: TrackerConfig) -> None:
         """Use ``cfg`` (its LOST fields) from the next ``update`` on, keeping the target."""
         self.cfg = cfg
-        self._monitor.retune(cfg.lost_threshold, cfg.lost_frames, cfg.recover_threshold)
+        self._monitor.retune(cfg)
 
     @staticmethod
     def _bgr(image: np.ndarray) -> np.ndarray:

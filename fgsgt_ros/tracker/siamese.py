@@ -144,8 +144,7 @@ class SiameseTracker:
         self.name = name or getattr(model_cfg, "name", "siamese")
         self.decoder = decoder if decoder is not None else AnchorDecoder.from_model_cfg(model_cfg)
         self.online = online
-        self._monitor = LostMonitor(self.cfg.lost_threshold, self.cfg.lost_frames,
-                                    self.cfg.recover_threshold)
+        self._monitor = LostMonitor(self.cfg)
         self._center = np.zeros(2)
         self._size = np.zeros(2)
 
@@ -169,7 +168,7 @@ class SiameseTracker:
         """Use ``cfg`` from the next ``update`` on, keeping the target, its template and its state
         (runtime tuning, e.g. the node's tracker.* parameters): every setting is read per frame."""
         self.cfg = cfg
-        self._monitor.retune(cfg.lost_threshold, cfg.lost_frames, cfg.recover_threshold)
+        self._monitor.retune(cfg)
 
     def mark_lost(self) -> None:
         """Declare the target lost now (e.g. an external occlusion cue): the next ``update``

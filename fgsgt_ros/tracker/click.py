@@ -39,6 +39,10 @@ import numpy as np
 from fgsgt_ros.boxes import clip_xywh
 
 
+#: Half side (pixels) of the frame region around a click that is examined (at least 4 windows).
+_REGION = 256
+
+
 class ClickError(ValueError):
     """A click that cannot become a box (outside the frame, non-finite, empty frame)."""
 
@@ -150,22 +154,31 @@ def box_from_click(image: np.ndarray, x: float, y: float,
     Raises ClickError for a point outside the frame or a non-finite one.
     """
     cfg = cfg or ClickConfig()
-    grey = to_grey(image)
-    h, w = grey.shape
+    frame = np.asarray(image)
+    if frame.ndim not in (2, 3) or frame.size == 0:
+        raise ClickError(f"expected an (H, W) or (H, W, C) frame, got shape {frame.shape}")
+    full_h, full_w = frame.shape[:2]
     if not (np.isfinite(x) and np.isfinite(y)):
         raise ClickError(f"click ({x}, {y}) is not a finite point")
-    if not (0.0 <= x < w and 0.0 <= y < h):
-        raise ClickError(f"click ({x:.1f}, {y:.1f}) lies outside the {w}x{h} frame")
-    col, row = min(int(x), w - 1), min(int(y), h - 1)
+    if not (0.0 <= x < full_w and 0.0 <= y < full_h):
+        raise ClickError(f"click ({x:.1f}, {y:.1f}) lies outside the {full_w}x{full_h} frame")
+    # Only a region around the click is examined (cost independent of the frame size); its
+    # coordinates are used below and the box is moved back to the frame at the end.
+    reach = max(_REGION, 4 * int(cfg.window))
+    fr, fc = min(int(y), full_h - 1), min(int(x), full_w - 1)
+    oy, ox = max(0, fr - reach), max(0, fc - reach)
+    grey = to_grey(frame[oy:min(full_h, fr + reach + 1), ox:min(full_w, fc + reach + 1)])
+    h, w = grey.shape
+    row, col = fr - oy, fc - ox
     smooth = cv2.GaussianBlur(grey, (3, 3), 0) if min(h, w) >= 3 else grey
     # integer frames carry at least their quantisation noise (8-bit display video is often so
     # smooth that the neighbour differences alone say 0)
-    floor = 0.5 if np.issubdtype(np.asarray(image).dtype, np.integer) else 1e-6
+    floor = 0.5 if np.issubdtype(frame.dtype, np.integer) else 1e-6
     sigma = max(noise_sigma(grey), floor)
 
     def fallback(contrast: float) -> ClickResult:
         s = cfg.fallback_size
-        box = clip_xywh(np.array([x - s / 2.0, y - s / 2.0, s, s]), w, h)
+        box = clip_xywh(np.array([x - s / 2.0, y - s / 2.0, s, s]), full_w, full_h)
         return ClickResult(box=box, method="fallback", polarity=0, contrast=contrast)
 
     # Snap: the most extreme pixel near the click, on the side that deviates most.
@@ -177,7 +190,7 @@ def box_from_click(image: np.ndarray, x: float, y: float,
     nraw = grey[ny, nx]  # the target's level: a median of unsmoothed values (no hot-spot halo)
 
     half = int(cfg.window)
-    while True:  # doubles the window until the blob fits in it or the window is the frame
+    while True:  # doubles the window until the blob fits in it or covers the whole region
         y0, y1 = max(0, row - half), min(h, row + half + 1)
         x0, x1 = max(0, col - half), min(w, col + half + 1)
         win = smooth[y0:y1, x0:x1]
@@ -212,7 +225,7 @@ def box_from_click(image: np.ndarray, x: float, y: float,
             return fallback(contrast)
         ref = _reference(signed, seed, polarity * nraw, peak, polarity * bg, sigma, cfg)
         blob = _component(signed, seed, polarity * bg + cfg.level * (ref - polarity * bg))
-    if blob.sum() > cfg.max_area_fraction * h * w:
+    if blob.sum() > cfg.max_area_fraction * full_h * full_w:
         return fallback(contrast)
     rows, cols = np.nonzero(blob)
     # A target has an edge: just outside its outline the level is back near the background. A
@@ -225,9 +238,9 @@ def box_from_click(image: np.ndarray, x: float, y: float,
         edge = (ref - float(np.median(signed[ring]))) / max(ref - polarity * bg, 1e-12)
         if edge < cfg.min_edge:
             return fallback(contrast)
-    bx0, by0 = float(cols.min() + x0), float(rows.min() + y0)
+    bx0, by0 = float(cols.min() + x0 + ox), float(rows.min() + y0 + oy)
     bw, bh = float(cols.max() - cols.min() + 1), float(rows.max() - rows.min() + 1)
     cx, cy = bx0 + bw / 2.0, by0 + bh / 2.0
     bw, bh = max(bw, cfg.min_size), max(bh, cfg.min_size)
-    box = clip_xywh(np.array([cx - bw / 2.0, cy - bh / 2.0, bw, bh]), w, h)
+    box = clip_xywh(np.array([cx - bw / 2.0, cy - bh / 2.0, bw, bh]), full_w, full_h)
     return ClickResult(box=box, method="blob", polarity=polarity, contrast=float(contrast))

@@ -46,6 +46,7 @@ from typing import Dict, Iterable, List, Optional, Sequence as Seq, Tuple, Union
 
 import numpy as np
 
+from fgsgt_ros.boxes import iou_xywh
 from fgsgt_ros.data.sequence import Sequence, read_box_file
 from fgsgt_ros.evaluation.metrics import (CURVE_KEYS, SCORE_KEYS, average_metrics,
                                           sequence_metrics, valid_mask)
@@ -55,8 +56,8 @@ from fgsgt_ros.tracker.thermal import ThermalConfig
 TrackerItem = Union[str, Tuple[str, object]]
 
 ALWAYS_BOX_KEYS = ("success_auc", "precision_20", "norm_precision_20")
-EXTRA_KEYS = tuple(k + "_always_box" for k in ALWAYS_BOX_KEYS) + ("lost_when_visible",
-                                                                   "tracking_when_absent")
+EXTRA_KEYS = tuple(k + "_always_box" for k in ALWAYS_BOX_KEYS) + (
+    "lost_when_visible", "lost_when_on_target", "tracking_when_absent")
 
 # Tags that mark sequences without usable ground truth (results are written, metrics are not).
 NO_METRIC_TAGS = ("gt_first_frame_only",)
@@ -75,8 +76,9 @@ CONVENTIONS = {
     "always_box": "*_always_box scores: the same metrics on the tracker's own box on every frame, "
                   "LOST frames included (what papers report); not what a robot receives",
     "states": "lost_when_visible: share of frames with the target present (after init) reported "
-              "LOST; tracking_when_absent: share of frames with the target absent reported "
-              "TRACKING",
+              "LOST; lost_when_on_target: the same among frames where the tracker's own box is "
+              "on the target (IoU > 0.3), i.e. a wrong LOST; tracking_when_absent: share of "
+              "frames with the target absent reported TRACKING",
     "init": "tracker initialised on the first frame with ground truth, which counts as a hit",
     "aggregation": "per sequence first, then mean over sequences",
 }
@@ -119,18 +121,37 @@ def track_path(box_path: Path) -> Path:
     return box_path.with_name(box_path.stem + "_track.txt")
 
 
-def state_metrics(states: Seq[str], gt: np.ndarray, start: int) -> Dict[str, object]:
+#: the tracker's own box is on the target above this IoU (as ``fgsgt calibrate``'s on_iou)
+ON_TARGET_IOU = 0.3
+
+
+def state_metrics(states: Seq[str], gt: np.ndarray, start: int,
+                  own_boxes: Optional[np.ndarray] = None) -> Dict[str, object]:
     """Shares of frames after ``start`` (the init frame): present reported LOST, absent reported
-    TRACKING (NaN when there is no such frame)."""
+    TRACKING, and (with ``own_boxes``) present with the tracker's own box on the target (IoU >
+    ``ON_TARGET_IOU``) reported LOST, a LOST that is wrong; NaN when there is no such frame."""
+    gt = np.asarray(gt, dtype=np.float64).reshape(-1, 4)
     present = valid_mask(gt)
     after = np.arange(len(gt)) > start
     lost = np.array([s == "LOST" for s in states])
     tracking = np.array([s == "TRACKING" for s in states])
     vis, absent = present & after, ~present & after
-    return {"visible_frames": int(vis.sum()), "absent_frames": int(absent.sum()),
-            "lost_when_visible": float((lost & vis).sum() / vis.sum()) if vis.any() else np.nan,
-            "tracking_when_absent": float((tracking & absent).sum() / absent.sum())
-            if absent.any() else np.nan}
+
+    def share(a, b):
+        return float((a & b).sum() / b.sum()) if b.any() else float("nan")
+
+    out = {"visible_frames": int(vis.sum()), "absent_frames": int(absent.sum()),
+           "lost_when_visible": share(lost, vis), "tracking_when_absent": share(tracking, absent)}
+    if own_boxes is not None:
+        own = np.asarray(own_boxes, dtype=np.float64).reshape(-1, 4)
+        iou = np.zeros(len(gt))
+        ok = vis & np.isfinite(own).all(axis=1)
+        if ok.any():
+            iou[ok] = iou_xywh(own[ok], gt[ok])
+        on = vis & (iou > ON_TARGET_IOU)
+        out["on_target_frames"] = int(on.sum())
+        out["lost_when_on_target"] = share(lost, on)
+    return out
 
 
 def _first_valid(seq: Sequence) -> int:
@@ -317,7 +338,7 @@ def summarise(out_dir: Union[str, Path], names: Seq[str], sequences: Seq[Sequenc
                 always = sequence_metrics(own, seq.groundtruth)
                 for k in ALWAYS_BOX_KEYS:
                     m[k + "_always_box"] = always[k]
-                m.update(state_metrics(states, seq.groundtruth, _first_valid(seq)))
+                m.update(state_metrics(states, seq.groundtruth, _first_valid(seq), own))
             if time_path.is_file():
                 t = np.asarray([float(v) for v in time_path.read_text().split()])
                 t = t[_first_valid(seq) + 1:]

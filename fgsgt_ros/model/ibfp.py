@@ -121,8 +121,9 @@ class OnlineConfig:
     max_steps_per_frame: int = 1       # amortisation: pending steps run at most this many a frame
     lr: float = 0.005                  # Adam
     weight_decay: float = 1e-4
-    init_shift: float = 0.15           # first-frame augmentation shift, fraction of the crop side
-    memory: int = 24                   # tracked-frame samples kept (FIFO) besides the 8 initial ones
+    #: first-frame augmentation: shifts in 8 directions by these fractions of the crop side
+    init_shifts: Tuple[float, ...] = (0.1, 0.2)
+    memory: int = 24                   # tracked-frame samples kept (FIFO) besides the initial ones
     sample_min_score: float = 0.25     # a frame joins the memory only when its score reaches this
     hard_negative_ratio: float = 0.5   # second peak >= ratio * best peak: hard negative
     hard_negative_exclusion: float = 0.75  # points within this x (w, h) of the best belong to it
@@ -240,7 +241,7 @@ _R18 = dict(exemplar_size=129, instance_size=289)
 _TINY = dict(exemplar_size=65, instance_size=161, template_crop=(3, 3, 5),
              backbone=IBFPBackboneConfig(stem_channels=16, layers=(2, 2, 2, 1),
                                          planes=(16, 32, 48, 96)),
-             head_hidden=64, head_layers=5, online=OnlineConfig(hidden=64))
+             head_hidden=64, head_layers=5, online=OnlineConfig(hidden=32, memory=16))
 
 PRESETS: Dict[str, IBFPConfig] = {
     # the paper's model and its Table I ablation rows
@@ -255,7 +256,8 @@ PRESETS: Dict[str, IBFPConfig] = {
     "ibfp_tiny_ibu": IBFPConfig(name="ibfp_tiny_ibu", cscs=False, **_TINY),
     # the same network without the online branch (its own shipped file: own LOST calibration)
     "ibfp_tiny_offline": IBFPConfig(name="ibfp_tiny_offline",
-                                    **dict(_TINY, online=OnlineConfig(enabled=False, hidden=64))),
+                                    **dict(_TINY, online=OnlineConfig(enabled=False, hidden=32,
+                                                                      memory=16))),
 }
 
 

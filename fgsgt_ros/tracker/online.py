@@ -13,9 +13,9 @@ Our choices where the paper is vague (``fgsgt_ros.model.ibfp.OnlineConfig``; doc
   exactly onto the stride-8 centre map (bilinear, corners aligned: S = 2 S3 - 1);
 - **labels / loss**: the offline Gaussian centre label (``ibfp.center_label``) at the target's
   crop position and the same focal hinge MSE (alpha 0.9, gamma 0.1, tau 0.05, squared);
-- **first frame**: 8 samples of the first search crop (centre, four axis shifts and two diagonal
-  shifts of ``init_shift`` x the crop side, and the mirrored crop), kept for the whole sequence,
-  ``init_steps`` Adam steps on them;
+- **first frame**: samples of the first search crop: as is, mirrored, and shifted in 8 directions
+  by each of ``init_shifts`` x the crop side (18 samples by default: the branch must not learn
+  "the target is at the centre"), kept for the whole sequence, ``init_steps`` Adam steps on them;
 - **memory**: the last ``memory`` tracked frames whose mixed score reached ``sample_min_score``
   (feature + label at the box the tracker chose), FIFO; frames while LOST are never added;
 - **hard negative**: the mixed score map (before the cosine window) has a second peak, outside
@@ -23,7 +23,10 @@ Our choices where the paper is vague (``fgsgt_ros.model.ibfp.OnlineConfig``; doc
   times the chosen score; the frame is added (its label is 0 at the distractor) and an update is
   triggered at once;
 - **updates**: ``update_steps`` Adam steps over the whole memory, queued and run at most
-  ``max_steps_per_frame`` per frame, so no frame pays a whole update (per-frame time bounded).
+  ``max_steps_per_frame`` per frame, so no frame pays a whole update (per-frame time bounded); a
+  trigger while an update is still queued merges with it;
+- **layers**: a 1x1 projection to ``hidden`` channels, two 3x3 convs, a 3x3 conv to the map
+  (four conv layers; the paper gives no kernel sizes).
 
 The hook interface ``SiameseTracker`` calls (``start``/``refine``/``observe``) is generic: any
 object with these three methods can post-process a network's output tuple and learn from the
@@ -46,14 +49,16 @@ from fgsgt_ros.model.points import point_grid
 
 
 class OnlineNet(nn.Module):
-    """``layers`` 3x3 convs (ReLU between): C -> hidden -> ... -> 1 response map."""
+    """``layers`` convs (ReLU between): a 1x1 projection C -> hidden (as ATOM's compression
+    layer), 3x3 convs hidden -> hidden, and a 3x3 conv to the 1-channel response map."""
 
     def __init__(self, in_channels: int, hidden: int, layers: int):
         super().__init__()
         mods: List[nn.Module] = []
         c = in_channels
-        for _ in range(layers - 1):
-            mods += [nn.Conv2d(c, hidden, 3, padding=1), nn.ReLU(inplace=True)]
+        for i in range(layers - 1):
+            k = 1 if i == 0 else 3
+            mods += [nn.Conv2d(c, hidden, k, padding=k // 2), nn.ReLU(inplace=True)]
             c = hidden
         mods.append(nn.Conv2d(c, 1, 3, padding=1))
         self.net = nn.Sequential(*mods)
@@ -174,9 +179,15 @@ class OnlineLearner:
     def start(self, x: torch.Tensor, outputs, box_crop) -> None:
         """First frame: ``x`` the search crop centred on the target, ``outputs`` the network's
         output for it, ``box_crop`` the target (cx, cy, w, h) in crop pixels from the centre."""
+        # the tracker may run under torch.inference_mode (TrackingSession): the branch's weights,
+        # samples and updates live outside it (inference tensors cannot enter autograd)
+        with torch.inference_mode(False):
+            self._start(x, outputs, box_crop)
+
+    def _start(self, x: torch.Tensor, outputs, box_crop) -> None:
         t0 = time.perf_counter()
         cfg = self.cfg
-        raw = outputs[self.FEATURE_INDEX].detach()
+        raw = outputs[self.FEATURE_INDEX].detach().clone()
         # the backbone's features are large (raw 0..255 input): scale them by the first frame's
         # RMS so the branch's optimiser sees O(1) inputs whatever the network
         self._scale = 1.0 / float(raw.pow(2).mean().sqrt().clamp_min(1e-6))
@@ -197,14 +208,18 @@ class OnlineLearner:
         self.opt = _Adam(self.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         box = np.asarray(box_crop, dtype=np.float64)
         side = x.shape[-1]
-        d = int(round(cfg.init_shift * side))
         samples = [(feat, self._label(box, size))]
-        shifts = [(d, 0), (-d, 0), (0, d), (0, -d), (d, d), (-d, -d)]
+        shifts = []
+        for frac in cfg.init_shifts:  # 8 directions per radius
+            d = frac * side
+            for a in range(8):
+                shifts.append((int(round(d * np.cos(a * np.pi / 4))),
+                               int(round(d * np.sin(a * np.pi / 4)))))
         with torch.no_grad():
             for dx, dy in shifts:
-                f = self.features(_shift(x, dx, dy))[self.FEATURE_INDEX].detach() * self._scale
+                f = self.features(_shift(x, dx, dy))[self.FEATURE_INDEX].clone() * self._scale
                 samples.append((f, self._label(box + [dx, dy, 0, 0], size)))
-            f = self.features(torch.flip(x, dims=[-1]).contiguous())[self.FEATURE_INDEX].detach()
+            f = self.features(torch.flip(x, dims=[-1]).contiguous())[self.FEATURE_INDEX].clone()
             f = f * self._scale
             samples.append((f, self._label(box * [-1, 1, 1, 1], size)))
         self._init_samples = samples
@@ -220,7 +235,8 @@ class OnlineLearner:
         if self.net is None:
             return outputs
         center, feat = outputs[0], outputs[self.FEATURE_INDEX]
-        self._feat = feat.detach() * self._scale
+        with torch.inference_mode(False):
+            self._feat = feat.detach().clone() * self._scale
         with torch.no_grad():
             r = self.net(self._feat)
             up = F.interpolate(r, size=center.shape[-2:], mode="bilinear", align_corners=True)
@@ -249,6 +265,16 @@ class OnlineLearner:
         pixels, ``confident``: the tracker is TRACKING (not searching while LOST)."""
         if self.net is None or self._feat is None:
             return
+        with torch.inference_mode(False):
+            self._observe(cand, best, box_crop, confident)
+
+    def _trigger(self) -> None:
+        """Queue an update; a trigger while one is still pending merges with it (the queue never
+        exceeds one update, so frequent hard negatives cannot make it grow)."""
+        self._pending = max(self._pending, self.cfg.update_steps)
+        self.stats["updates"] += 1
+
+    def _observe(self, cand, best: int, box_crop, confident: bool) -> None:
         cfg = self.cfg
         self._frame += 1
         if confident and cand.score[best] >= cfg.sample_min_score:
@@ -259,11 +285,9 @@ class OnlineLearner:
                 self._memory.append((self._feat, self._label(box_crop, size)))
             if hn is not None:
                 self.stats["hard_negatives"] += 1
-                self._pending += cfg.update_steps
-                self.stats["updates"] += 1
+                self._trigger()
         if self._frame % cfg.update_interval == 0:
-            self._pending += cfg.update_steps
-            self.stats["updates"] += 1
+            self._trigger()
         n = min(self._pending, cfg.max_steps_per_frame)
         if n:
             self._steps(n)

@@ -242,7 +242,10 @@ def test_short_training_run_lowers_every_loss_term(tmp_path):
     generate_dataset(tmp_path, SYNTH["tiny"], n_sequences=4, n_frames=8, seed=5, progress=False)
     seqs = read_plain_dataset(tmp_path)
     assert all(s.category for s in seqs)
-    cfg = get_preset("mmnet_tiny")
+    # every MMNet part and loss term, at a test-sized width (the same geometry as mmnet_tiny)
+    from fgsgt_ros.model.mmnet import MMNetBackboneConfig
+    cfg = dataclasses.replace(get_preset("mmnet_tiny"), name="mmnet_test", backbone=MMNetBackboneConfig(
+        channels=(8, 16, 32, 32, 16), kernels=(7, 5, 3, 3, 3), groups=(1, 1, 1, 1, 1)))
     ds = PairDataset(seqs, cfg, train_preset("test").sample, samples_per_epoch=6, seed=0)
     items = [ds[i] for i in range(6)]
     batch = {k: torch.from_numpy(np.stack([it[k] for it in items])) for k in items[0]}

@@ -1,14 +1,14 @@
 """SiamRPN++-style tracking loop around any FGSGT-family network (no ROS imports).
 
-Usage with raw thermal frames (what the ROS node does)::
+Usage with raw thermal frames: through ``fgsgt_ros.tracker.session.TrackingSession``, the one
+per-frame loop (AGC, bad frames, inference mode, what is published) that the ROS node and
+``fgsgt eval`` run::
 
-    from fgsgt_ros.tracker import build_tracker
-    from fgsgt_ros.tracker.thermal import ThermalPreprocessor
-    agc = ThermalPreprocessor()            # one per camera stream, keeps the smoothed AGC range
-    tracker = build_tracker("fgsgt")       # shipped checkpoint; or "fgsgt_tiny:path.pt", "csrt"
-    tracker.init(agc(raw_frame0), (x, y, w, h))
+    from fgsgt_ros.tracker.session import TrackingSession
+    session = TrackingSession("fgsgt")     # shipped checkpoint; or "fgsgt_tiny:path.pt", "csrt"
+    session.init(raw_frame0, (x, y, w, h))
     for raw in frames:
-        result = tracker.update(agc(raw))  # result.box, .score, .state, .saliency (lazy)
+        r = session.step(raw)              # r.box, .score, .state, .published, .saliency (lazy)
 
 The tracker itself only takes 8-bit frames, (H, W) or (H, W, 3) (grey thermal is replicated to the
 3 network channels after cropping, which is cheaper than converting the whole frame); 16-bit or

@@ -72,21 +72,22 @@ def frame_times(out_dir: Path, name: str, sequences):
 
 def cpu_times(tracker, seqs, n_seq: int = 2):
     """Process CPU ms (one thread) of init and of every later update on the first sequences:
-    what one uncontended core needs, less sensitive to the machine's load than wall time."""
-    from fgsgt_ros.tracker.thermal import ThermalPreprocessor
+    what one uncontended core needs, less sensitive to the machine's load than wall time. Frames
+    go through TrackingSession (the node's loop); its AGC is timed apart and left out."""
+    from fgsgt_ros.tracker.session import TrackingSession
 
+    session = TrackingSession(tracker)
     inits, frames = [], []
     for seq in seqs[:n_seq]:
-        agc = ThermalPreprocessor()
         for i in range(len(seq)):
-            img = agc(seq.frame(i))
+            raw = seq.frame(i)
             t0 = time.process_time()
             if i == 0:
-                tracker.init(img, seq.groundtruth[0])
-                inits.append((time.process_time() - t0) * 1000.0)
+                r = session.init(raw, seq.groundtruth[0])
+                inits.append((time.process_time() - t0 - r.times.preprocess_s) * 1000.0)
             else:
-                tracker.update(img)
-                frames.append((time.process_time() - t0) * 1000.0)
+                r = session.step(raw)
+                frames.append((time.process_time() - t0 - r.times.preprocess_s) * 1000.0)
     return np.array(inits), np.array(frames)
 
 

@@ -392,8 +392,9 @@ class TrackerNode(LifecycleNode):
         self.get_logger().info("unconfigured: model released")
         return TransitionCallbackReturn.SUCCESS
 
-    def _release(self) -> None:
-        """Destroy what configure made and free the model (never raises)."""
+    def _release(self, collect: bool = True) -> None:
+        """Destroy what configure made and free the model (``collect``: now, with a garbage
+        collection; not needed when the process is about to exit)."""
         for pub in self._out_pubs:
             self.destroy_lifecycle_publisher(pub)
         if getattr(self, "pub_diag", None) is not None:
@@ -406,6 +407,8 @@ class TrackerNode(LifecycleNode):
         self._out_pubs, self._srvs, self._out_timers, self._diag_timer = [], [], [], None
         device = self.session.device if self.session is not None else ""
         self.session = None
+        if not collect:
+            return
         gc.collect()
         if device.startswith("cuda"):
             import torch
@@ -424,9 +427,9 @@ class TrackerNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def teardown(self) -> None:
-        """Everything stopped and freed (shutdown transition, Ctrl-C); the process may exit."""
+        """Everything stopped and released (shutdown transition, Ctrl-C); the process exits."""
         self._deactivate()
-        self._release()
+        self._release(collect=False)
         self._lifecycle = "finalized"
         self.finalized.set()
 

@@ -17,6 +17,7 @@ from fgsgt_ros.ros.client import (TrackerClient, detection_box, make_header,  # 
 from fgsgt_ros.ros.conversions import array_to_image  # noqa: E402
 from fgsgt_ros.ros.testing import (on_target, scene, shipped_model_or_peer,  # noqa: E402
                                    target_box)
+from fgsgt_ros.tracker.config import TrackerConfig  # noqa: E402
 
 NS = "lc"
 NODE = f"/{NS}/fgsgt_tracker"
@@ -141,11 +142,22 @@ def test_lifecycle_transitions_over_dds(managed, tmp_path):
     (_, status), = _feed(client, [scene(7)])
     assert status.state_name == "IDLE"
 
-    # cleanup frees the model; configure + activate bring it back
+    # cleanup frees the model; configure + activate bring it back, here with another model:
+    # a tracker.* value still at the old model's calibrated default follows the new model's
+    # default, a value the user set stays
     assert client.change_state("deactivate", NODE) is True
+    (r,) = client.set_parameters({"tracker.lost_frames": 7}, node_name=NODE)
+    assert r.successful, r.reason
     assert client.change_state("cleanup", NODE) is True
     assert client.get_state(NODE) == "unconfigured"
+    old = client.get_parameters(["tracker.lost_threshold"], NODE)["tracker.lost_threshold"]
+    (r,) = client.set_parameters({"checkpoint": "csrt"}, node_name=NODE)
+    assert r.successful, r.reason
     assert client.change_state("configure", NODE) is True
+    values = client.get_parameters(["tracker.lost_threshold", "tracker.lost_frames"], NODE)
+    assert values["tracker.lost_frames"] == 7
+    assert values["tracker.lost_threshold"] == TrackerConfig().lost_threshold, (old, values)
+    assert "tracking with csrt" in proc.log()
     assert client.change_state("activate", NODE) is True
     assert client.get_state(NODE) == "active"
 

@@ -71,6 +71,31 @@ def test_tracker_help_prints_and_exits_without_starting_a_node():
     assert bad.returncode == 2 and "unrecognized arguments: --bogus" in bad.stderr
 
 
+def test_default_click_topic_follows_the_input_topic(rclpy_context):
+    """rqt_image_view publishes clicks on '<the topic it shows>_mouse_left': by default the node
+    listens there for its own (resolved, remapped) input topic, raw or compressed."""
+    from rclpy.parameter import Parameter
+
+    from fgsgt_ros.ros.node import TrackerNode
+
+    def click_topic(overrides, remaps=()):
+        args = ["--ros-args"] + [a for r in remaps for a in ("-r", r)] if remaps else None
+        node = TrackerNode(context=rclpy_context, cli_args=args, parameter_overrides=[
+            Parameter(k, value=v) for k, v in overrides.items()])
+        try:
+            return node._click_topic()
+        finally:
+            node.destroy_node()
+
+    assert click_topic({}) == "/image_mouse_left"
+    assert click_topic({}, ["image:=/flir/image_raw"]) == "/flir/image_raw_mouse_left"
+    assert click_topic({"input_transport": "compressed"},
+                       ["image/compressed:=/flir/image_raw/compressed"]) == \
+        "/flir/image_raw_mouse_left"
+    assert click_topic({"click_topic": "debug_image_mouse_left"}) == "/debug_image_mouse_left"
+    assert click_topic({"click_topic": "none"}) == ""
+
+
 def test_launch_file_compiles():
     py_compile.compile(str(REPO / "launch" / "fgsgt.launch.py"), doraise=True)
 

@@ -981,7 +981,6 @@ def _rich_background(rng: np.random.Generator, cfg: SynthConfig, backdrop: str, 
         sky += _smooth_noise(rng, Hw, Ww, 1.0) * std * rng.uniform(0.02, 0.1)
         above = (1.0 / (1.0 + np.exp(np.clip(-(hz - yy) * 0.7, -50, 50)))).astype(np.float32)
         bg = bg * (1 - above) + sky.astype(np.float32) * above
-        cols = np.arange(Ww, dtype=np.float32)
         # tree line: a band with crowns along the horizon, foliage texture, about ambient temperature
         if rng.random() < (0.75 if backdrop == "sky" else 0.6):
             m = np.zeros((Hw, Ww), np.float32)
@@ -1026,12 +1025,11 @@ def _rich_background(rng: np.random.Generator, cfg: SynthConfig, backdrop: str, 
             top, base = int(hz - oy - th), int(hz - oy)
             cv2.line(t, (int(tx - tw), base), (int(tx - tw * 0.3), top), 1.0, 1 + int(tw // 12))
             cv2.line(t, (int(tx + tw), base), (int(tx + tw * 0.3), top), 1.0, 1 + int(tw // 12))
-            for k, y in enumerate(np.arange(base, top, -max(3.0, tw * 0.8))):
+            for y in np.arange(base, top, -max(3.0, tw * 0.8)):
                 f = (base - y) / max(1, base - top)
                 half = tw * (1 - 0.7 * f)
                 cv2.line(t, (int(tx - half), int(y)), (int(tx + half), int(y - tw * 0.8)), 1.0, 1)
             bg += t * (level + std * rng.uniform(0, 2) - bg)
-        del cols
     if backdrop == "topdown":
         # roofs (cool, with vents), trees (warm crowns), parked cars
         u = max(unit, 8.0)
@@ -1204,6 +1202,8 @@ class _Display:
             img = self.overlay.draw(img, i)
         if self.jpeg is not None:
             ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg])
+            if not ok:
+                raise RuntimeError("JPEG encoding of a generated frame failed")
             img = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
         return img
 

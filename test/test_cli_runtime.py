@@ -51,7 +51,7 @@ def test_version():
 
 
 @needs_weights
-def test_model_info_takes_a_checkpoint_and_a_preset(fgsgt):
+def test_model_info_takes_a_checkpoint_and_a_preset(fgsgt, tmp_path):
     from fgsgt_ros.model.registry import PRESETS
     from fgsgt_ros.tracker import shipped_presets
 
@@ -59,6 +59,14 @@ def test_model_info_takes_a_checkpoint_and_a_preset(fgsgt):
     assert r.returncode == 0, r.stderr
     assert "checkpoint    " in r.stdout and "fgsgt_tiny.pt" in r.stdout
     assert "trained       " in r.stdout and "parameters" in r.stdout
+    # a checkpoint without calibrated LOST thresholds says which generic values apply
+    from fgsgt_ros.model.checkpoint import load_checkpoint, save_checkpoint
+    net, cfg, extra = load_checkpoint(weights.default_checkpoint())
+    extra.pop("tracker_config", None)
+    save_checkpoint(tmp_path / "nocal.pt", net, cfg, extra)
+    r = fgsgt("model-info", tmp_path / "nocal.pt")
+    assert r.returncode == 0, r.stderr
+    assert "none stored: the generic defaults lost_threshold 0.3, recover_threshold 0.5" in r.stdout
     bare = next(p for p in PRESETS if "tiny" in p and p not in shipped_presets())
     r = fgsgt("model-info", bare)  # a preset without shipped weights: architecture only
     assert r.returncode == 0, r.stderr

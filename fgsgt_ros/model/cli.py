@@ -73,8 +73,11 @@ def _cmd_info(args) -> int:
             print("tracker cfg   " + ", ".join(f"{k} {v}" for k, v in sorted(tc.items()))
                   + " (checkpoint's own, e.g. from `fgsgt calibrate --write`)")
         else:
-            print("tracker cfg   none stored: TrackerConfig defaults (lost_threshold 0.3, "
-                  "recover_threshold 0.5); measure them with `fgsgt calibrate --write`")
+            from fgsgt_ros.tracker.config import TrackerConfig
+            d = TrackerConfig()
+            print(f"tracker cfg   none stored: the generic defaults lost_threshold "
+                  f"{d.lost_threshold:g}, recover_threshold {d.recover_threshold:g} apply (not "
+                  f"measured for this model); measure them with `fgsgt calibrate --write`")
     else:
         print("checkpoint    none (no shipped weights for this preset: architecture only)")
     print(f"inputs        exemplar {cfg.exemplar_size}, instance {cfg.instance_size}")

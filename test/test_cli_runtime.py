@@ -99,6 +99,18 @@ def test_export_onnx_takes_shipped_names_and_writes_metadata(tmp_path, fgsgt):
     assert meta["tracker_config"]["lost_threshold"] == pytest.approx(
         __import__("fgsgt_ros.tracker", fromlist=["load_model"]).load_model().tracker_config
         .lost_threshold)
+    # the metadata alone rebuilds the tracker's anchors (what a C++/TensorRT user would do)
+    from fgsgt_ros.model.anchors import anchor_grid
+    from fgsgt_ros.model.registry import get_preset
+
+    s, stride = dec["score_size"], dec["stride"]
+    offsets = (np.arange(s) - s // 2) * stride
+    ys, xs = np.meshgrid(offsets, offsets, indexing="ij")
+    own = np.array([[x, y, w, h] for w, h in dec["anchor_shapes_wh"]
+                    for x, y in zip(xs.ravel(), ys.ravel())])
+    cfg = get_preset("fgsgt_tiny")
+    np.testing.assert_allclose(own, anchor_grid(cfg.stride, cfg.anchor_ratios, cfg.anchor_scales,
+                                                cfg.score_size))
     r = fgsgt("export-onnx", "siamrpnpp_tiny", "--out", tmp_path / "s.onnx")
     assert r.returncode == 0, r.stderr
     assert read_onnx_metadata(tmp_path / "s.onnx")["preset"] == "siamrpnpp_tiny"

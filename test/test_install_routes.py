@@ -203,3 +203,25 @@ def test_package_installs_and_tracks_under_the_distributions_numpy_1_26(tmp_path
     for spec in ("fgsgt", "csrt"):
         assert len(second[spec]) == 9
         np.testing.assert_allclose(second[spec], main[spec], atol=1e-3, err_msg=spec)
+
+
+def test_docs_and_code_cite_no_machine_or_shared_paths():
+    """Users get the repository alone: README, docs, code, benches, launch and config files name
+    no shared/ folder or machine path (the tests' conftest locates the CI data, nothing else)."""
+    import re
+
+    pattern = re.compile(r"(?<![\w.])shared/|/work/")
+    offenders = []
+    files = [REPO / "README.md", REPO / "package.xml", REPO / "setup.py", REPO / "Makefile"]
+    for folder in ("docs", "fgsgt_ros", "bench", "launch", "config", "requirements", "tools"):
+        files += [p for p in (REPO / folder).rglob("*") if p.is_file()
+                  and p.suffix in (".md", ".py", ".txt", ".yaml", ".xml", ".rviz", ".cfg", "")]
+    for path in files:
+        try:
+            text = path.read_text()
+        except (UnicodeDecodeError, OSError):
+            continue
+        for n, line in enumerate(text.splitlines(), 1):
+            if pattern.search(line):
+                offenders.append(f"{path.relative_to(REPO)}:{n}: {line.strip()[:100]}")
+    assert not offenders, "\n".join(offenders)

@@ -56,8 +56,25 @@ class TrackerConfig:
     lr: float = 0.38
     #: Context added around the target: s_z = sqrt((w + c(w+h)) (h + c(w+h))).
     context_amount: float = 0.5
-    #: Smallest box side in pixels after the update (pysot: 10).
-    min_size: float = 10.0
+    #: Smallest box side in pixels after the update. pysot's 10 px (colour video, targets of 20 px
+    #: and more) inflated 3-10 px thermal targets (a 5x6 px bird became 10x10 and slid off).
+    min_size: float = 2.0
+    #: Size limits from the target itself: each side stays within [min_scale, max_scale] times its
+    #: size at init (and within [min_size, frame size]).
+    min_scale: float = 0.2
+    max_scale: float = 5.0
+    #: Smallest context side s_z in frame pixels (0: none): small targets get enough search area.
+    min_context: float = 0.0
+    #: Move the search centre with the camera's own motion (global phase correlation).
+    camera_motion: bool = False
+    #: Linear template update weight g of the newest template (0: the first-frame template only).
+    template_update: float = 0.2
+    #: Frames between template updates (only confident TRACKING frames count).
+    template_update_interval: int = 5
+    #: Score needed for a frame to update the template.
+    template_update_score: float = 0.9
+    #: Weight a of the first-frame template in the template used: a * initial + (1 - a) * running.
+    template_keep_initial: float = 0.5
     #: Score below this counts as a "weak" frame.
     lost_threshold: float = field(default=0.3, metadata=_CALIBRATED)
     #: Consecutive weak frames before the state becomes LOST.
@@ -82,6 +99,12 @@ class TrackerConfig:
             raise ValueError("window_influence values must be in [0, 1]")
         if not 0.0 <= self.lr <= 1.0:
             raise ValueError(f"lr must be in [0, 1], got {self.lr}")
+        if not 0.0 < self.min_scale <= 1.0 <= self.max_scale:
+            raise ValueError("need 0 < min_scale <= 1 <= max_scale")
+        if not 0.0 <= self.template_update <= 1.0 or not 0.0 <= self.template_keep_initial <= 1.0:
+            raise ValueError("template_update and template_keep_initial must be in [0, 1]")
+        if self.template_update_interval < 1:
+            raise ValueError("template_update_interval must be >= 1")
         if self.penalty_k < 0 or self.context_amount < 0 or self.min_size <= 0:
             raise ValueError("penalty_k and context_amount must be >= 0, min_size > 0")
         if self.lost_frames < 1:

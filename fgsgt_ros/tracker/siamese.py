@@ -24,7 +24,8 @@ Networks", and its public implementation):
   ``loc``; penalty = exp(-(r_c * s_c - 1) K) with the scale change s_c of sz(w, h) =
   sqrt((w+p)(h+p)), p = (w+h)/2 and the ratio change r_c; pscore = penalty*score*(1-WI) + window*WI
   (Hanning window); the best anchor moves the centre fully and the size by lr = penalty*score*LR;
-  the centre is clipped to the image and w, h to [min_size, image size].
+  the centre is clipped to the image and w, h to [max(min_size, min_scale * init size),
+  min(max_scale * init size, image size)].
 Coordinates are continuous (``fgsgt_ros.boxes``): centre = x + w/2, which is pysot's x + (w-1)/2
 in its pixel-index convention.
 
@@ -52,6 +53,7 @@ from fgsgt_ros.tracker.base import (InvalidBoxError, LostMonitor, TrackResult, T
                                     as_uint8_image, validate_box)
 from fgsgt_ros.tracker.config import TrackerConfig
 from fgsgt_ros.tracker.decoding import AnchorDecoder
+from fgsgt_ros.tracker.motion import CameraMotion
 
 __all__ = ["SiameseTracker", "TrackResult", "TrackState", "InvalidBoxError", "crop_square",
            "crop_to_frame", "crop_affine", "context_size"]
@@ -147,6 +149,9 @@ class SiameseTracker:
         self._monitor = LostMonitor(self.cfg)
         self._center = np.zeros(2)
         self._size = np.zeros(2)
+        self._init_size = np.ones(2)  # the target's size at init: its own size limits
+        self._kernels = None  # template kept by the tracker (template_update), else by the network
+        self._camera = CameraMotion() if self.cfg.camera_motion else None
 
     # ------------------------------------------------------------------ state
     @property
@@ -199,7 +204,46 @@ class SiameseTracker:
         return t[None].to(self.device, dtype=torch.float32, non_blocking=True).contiguous()
 
     def _context(self) -> float:
-        return context_size(self._size[0], self._size[1], self.cfg.context_amount)
+        # small targets: at least ``min_context`` frame pixels of context, so the search region
+        # (instance/exemplar times this) still covers their motion
+        return max(context_size(self._size[0], self._size[1], self.cfg.context_amount),
+                   self.cfg.min_context)
+
+    # ------------------------------------------------------------------ template
+    def _set_template(self, z_tensor: torch.Tensor) -> None:
+        """First-frame template. With ``template_update`` the tracker keeps the kernels itself
+        (initial and running) and blends them; otherwise the network caches them."""
+        if self.cfg.template_update > 0 and hasattr(self.model, "template_kernels"):
+            kernels = tuple(self.model.template_kernels(z_tensor))
+            self._kernels0 = kernels
+            self._kernels_run = kernels
+            self._kernels = kernels
+            self._since_update = 0
+        else:
+            self.model.template(z_tensor)
+            self._kernels = None
+
+    def _track(self, x_tensor: torch.Tensor):
+        if self._kernels is not None:
+            return self.model.track_with_kernels(x_tensor, *self._kernels)
+        return self.model.track(x_tensor)
+
+    def _maybe_update_template(self, image: np.ndarray, score: float) -> None:
+        """Linear template update on confident frames: running = (1-g) running + g new, used =
+        a initial + (1-a) running (the initial template anchors it against drift)."""
+        cfg = self.cfg
+        if self._kernels is None:
+            return
+        self._since_update += 1
+        if self._since_update < cfg.template_update_interval or score < cfg.template_update_score:
+            return
+        self._since_update = 0
+        z = crop_square(image, self._center, self._context(), self.model_cfg.exemplar_size,
+                        self._fill(image))
+        new = self.model.template_kernels(self._to_tensor(z))
+        g, a = cfg.template_update, cfg.template_keep_initial
+        self._kernels_run = tuple((1 - g) * r + g * n for r, n in zip(self._kernels_run, new))
+        self._kernels = tuple(a * k0 + (1 - a) * r for k0, r in zip(self._kernels0, self._kernels_run))
 
     @staticmethod
     def _fill(image: np.ndarray):
@@ -217,20 +261,24 @@ class SiameseTracker:
         size = np.array([box[2], box[3]], dtype=np.float64)
         old_center, old_size = self._center, self._size
         self._center, self._size = center, size
+        old_init_size, self._init_size = self._init_size, size.copy()
         try:
             z = crop_square(image, center, self._context(), self.model_cfg.exemplar_size,
                             self._fill(image))
-            self.model.template(self._to_tensor(z))
+            self._set_template(self._to_tensor(z))
             if self.online is not None:  # the first search crop, target centred
                 mc = self.model_cfg
                 s_x = self._context() * mc.instance_size / mc.exemplar_size
                 xt = self._to_tensor(crop_square(image, center, s_x, mc.instance_size,
                                                  self._fill(image)))
                 k = mc.instance_size / s_x
-                self.online.start(xt, self.model.track(xt),
+                self.online.start(xt, self._track(xt),
                                   np.array([0.0, 0.0, size[0] * k, size[1] * k]))
+            if self._camera is not None:
+                self._camera.reset()
+                self._camera.update(image, box)
         except Exception:
-            self._center, self._size = old_center, old_size
+            self._center, self._size, self._init_size = old_center, old_size, old_init_size
             raise
         self._monitor.start()
 
@@ -243,13 +291,16 @@ class SiameseTracker:
         frame_h, frame_w = image.shape[:2]
         cfg, mc = self.cfg, self.model_cfg
         lost = self.state == TrackState.LOST
+        if self._camera is not None:  # follow the scene when the camera pans or tilts
+            dx, dy = self._camera.update(image, None if lost else self.box)
+            self._center = self._center + (dx, dy)
 
         s_x = self._context() * mc.instance_size / mc.exemplar_size
         if lost:
             s_x *= cfg.reacquire_scale
         scale = mc.instance_size / s_x  # crop pixels per frame pixel
         x = crop_square(image, self._center, s_x, mc.instance_size, self._fill(image))
-        out = self.model.track(self._to_tensor(x))
+        out = self._track(self._to_tensor(x))
         if self.online is not None:
             out = self.online.refine(out)
         cand = self.decoder(out)
@@ -273,12 +324,15 @@ class SiameseTracker:
             size = self._size * (1.0 - lr) + bbox[2:] * lr
             center[0] = np.clip(center[0], 0.0, frame_w)
             center[1] = np.clip(center[1], 0.0, frame_h)
-            size[0] = np.clip(size[0], min(cfg.min_size, frame_w), frame_w)
-            size[1] = np.clip(size[1], min(cfg.min_size, frame_h), frame_h)
+            lo = np.maximum(cfg.min_size, cfg.min_scale * self._init_size)
+            hi = np.minimum(cfg.max_scale * self._init_size, (frame_w, frame_h))
+            size = np.clip(size, np.minimum(lo, hi), hi)
             self._center, self._size = center, size
         state = self._monitor.step(best_score)
         if self.online is not None:
             self.online.observe(cand, best, pred[best], state == TrackState.TRACKING and not lost)
+        if state == TrackState.TRACKING and not lost:
+            self._maybe_update_template(image, best_score)
 
         sal_crop = cand.saliency
         fn = None

@@ -100,20 +100,39 @@ def test_png_header_claiming_65535x65535_does_not_kill_the_node(cnode):
 
 # --- 2./3. AGC poisoning and degenerate frames ----------------------------------------------
 
+def _publish_and_wait(n, msg, what):
+    n.client.publish(msg)
+    assert n.client.wait_for(lambda: n.status_for(msg.header.stamp) is not None, 10), \
+        f"no status for the {what} frame"
+
+
+def test_constant_frames_far_from_zero_raise_nothing_in_the_worker(node):
+    """A constant 32FC1 frame of -1e20 or 3e38 while tracking: the AGC's span collapsed to zero
+    in float64 and the stretch divided by zero (a worker exception per frame)."""
+    from fgsgt_ros.ros.conversions import array_to_image
+
+    node.feed([scene(0)])
+    assert node.client.init_target(target_box(0)).success
+    errors = int(node.fresh_diagnostics()["processing_errors"])
+    for value in (-1e20, 3e38, 1e17):
+        _publish_and_wait(node, array_to_image(np.full((120, 160), value, np.float32),
+                                               make_header()), f"constant {value:g}")
+    diag = node.fresh_diagnostics()
+    assert int(diag["processing_errors"]) == errors, diag["last_warning"]
+    _tracks_a_moving_target(node, 20)
+
+
 def test_poisoning_float_frames_leave_the_agc_working(node):
-    """Extreme and byte-swapped 32FC1 frames, constant frames far from zero: no worker exception,
-    and a moving target is followed on the next good frames (needs the AGC's finite-statistics
-    guard in fgsgt_ros/tracker/thermal.py)."""
+    """Extreme and byte-swapped 32FC1 frames (values up to +-3e38), non-finite and constant
+    frames: no worker exception, and a moving target is followed on the next good frames (the
+    AGC keeps finite, plausible statistics: fgsgt_ros/tracker/thermal.py)."""
     f = F.MessageFactory(SEED, scene)
     node.feed([scene(0)])
     assert node.client.init_target(target_box(0)).success
     errors = int(node.fresh_diagnostics()["processing_errors"])
     for kind in ("float_extreme", "bigendian_32FC1", "float_constant_huge", "float_nonfinite",
                  "float_constant_huge", "constant_mono16"):
-        msg = f.raw(kind)
-        node.client.publish(msg)
-        assert node.client.wait_for(lambda: node.status_for(msg.header.stamp) is not None, 10), \
-            f"no status for the {kind} frame"
+        _publish_and_wait(node, f.raw(kind), kind)
     diag = node.fresh_diagnostics()
     assert int(diag["processing_errors"]) == errors, diag["last_warning"]
     _tracks_a_moving_target(node, 60)

@@ -96,6 +96,8 @@ _OUTPUT_MEANING = {
     "cls": "classification logits (1, 2A, S, S); channel k*A + a is class k (0 background, "
            "1 target) of anchor shape a; score = softmax over k, channel 1",
     "loc": "anchor deltas (1, 4A, S, S); channel j*A + a is (dx, dy, dw, dh)[j] of anchor a",
+    "ltrb": "anchor-free box distances (1, 4, S, S) in search-crop pixels from each point to the "
+            "box's left, top, right and bottom edges",
     "sal": "saliency probability (1, 1, H, W) in [0, 1] over the whole search crop "
            "(instance_size x instance_size pixels)",
 }

@@ -63,8 +63,6 @@ class TrackerConfig:
     #: size at init (and within [min_size, frame size]).
     min_scale: float = 0.2
     max_scale: float = 5.0
-    #: Smallest context side s_z in frame pixels (0: none): small targets get enough search area.
-    min_context: float = 0.0
     #: Move the search centre with the camera's own motion (global phase correlation).
     camera_motion: bool = False
     #: Linear template update weight g of the newest template (0: the first-frame template only).

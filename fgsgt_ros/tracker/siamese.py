@@ -204,10 +204,7 @@ class SiameseTracker:
         return t[None].to(self.device, dtype=torch.float32, non_blocking=True).contiguous()
 
     def _context(self) -> float:
-        # small targets: at least ``min_context`` frame pixels of context, so the search region
-        # (instance/exemplar times this) still covers their motion
-        return max(context_size(self._size[0], self._size[1], self.cfg.context_amount),
-                   self.cfg.min_context)
+        return context_size(self._size[0], self._size[1], self.cfg.context_amount)
 
     # ------------------------------------------------------------------ template
     def _set_template(self, z_tensor: torch.Tensor) -> None:

@@ -275,3 +275,23 @@ def test_seeded_compressed_fuzz_stream(cnode):
     kinds = [k for k in F.COMPRESSED_KINDS if k != "png_bomb"] + ["valid_png16"] * 4
     latencies = _fuzz(cnode, kinds, lambda f, k: f.compressed(k), 1000, SEED + 1)
     _check_after_fuzz(cnode, latencies, _png16)
+
+
+# --- parameters a peer can set at run time ---------------------------------------------------
+
+def test_hostile_parameter_values_are_refused_and_the_node_lives(node):
+    hostile = [{"stale_input_s": float("nan")}, {"log_throttle_s": float("inf")},
+               {"max_image_pixels": 2 ** 62}, {"max_image_pixels": -1},
+               {"class_id": "x" * 100_000 + F.FORGED}, {"log_throttle_s": "fast"},
+               {"checkpoint": "/tmp/evil.pt"}, {"publish_saliency": 3},
+               {"not_a_parameter": 1}, {"saliency_encoding": "rgb8" + F.FORGED}]
+    for values in hostile:
+        try:
+            node.client.set_parameters(values)
+        except TimeoutError:
+            pytest.fail(f"set_parameters {list(values)} unanswered")
+        assert node.proc.alive(), node.proc.log()[-2000:]
+    got = node.client.get_parameters(["stale_input_s", "max_image_pixels", "checkpoint"])
+    assert got["stale_input_s"] == 1.0 and got["max_image_pixels"] == 4096 * 4096
+    node.client.set_parameters({"class_id": "target"})
+    _tracks_a_moving_target(node, 140)

@@ -141,12 +141,23 @@ def test_poisoning_float_frames_leave_the_agc_working(node):
 # --- 4. services under load -----------------------------------------------------------------
 
 def test_back_to_back_service_calls_are_all_answered(node):
+    """120 calls fired at once are all answered (the node's request queue was keep-last 10).
+    The caller's own request history must hold them too, so these clients keep 1000 (with
+    rclpy's default of 10 a loaded caller can overwrite its own unsent requests)."""
+    from fgsgt_ros.srv import InitTarget
+    from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+    from std_srvs.srv import Trigger
+
+    qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1000,
+                     reliability=ReliabilityPolicy.RELIABLE)
+    init = node.client.node.create_client(InitTarget, "init_target", qos_profile=qos)
+    reset = node.client.node.create_client(Trigger, "reset", qos_profile=qos)
+    assert init.wait_for_service(timeout_sec=10) and reset.wait_for_service(timeout_sec=10)
     node.feed([scene(2)])
     rng = np.random.default_rng(SEED)
     now = time.time_ns()
-    futures = [node.client.init_client.call_async(F.init_request(rng, now)) for _ in range(100)]
-    futures += [node.client.reset_client.call_async(node.client._Trigger.Request())
-                for _ in range(20)]
+    futures = [init.call_async(F.init_request(rng, now)) for _ in range(100)]
+    futures += [reset.call_async(Trigger.Request()) for _ in range(20)]
     assert node.client.wait_for(lambda: all(f.done() for f in futures), 60), \
         f"{sum(f.done() for f in futures)} of {len(futures)} calls answered"
     assert all(f.result() is not None for f in futures)

@@ -236,10 +236,15 @@ def _fuzz(n, kinds, make, messages, seed):
     def calls():
         while not stop.is_set():
             t0 = time.monotonic()
-            if rng.random() < 0.2:
-                n.client.reset(timeout=10.0)
-            else:
-                n.client._call(n.client.init_client, F.init_request(rng, time.time_ns()), 10.0)
+            try:
+                if rng.random() < 0.2:
+                    n.client.reset(timeout=15.0)
+                else:
+                    n.client._call(n.client.init_client, F.init_request(rng, time.time_ns()),
+                                   15.0)
+            except TimeoutError:
+                latencies.append(float("inf"))  # a hang: fails the check below
+                continue
             latencies.append(time.monotonic() - t0)
 
     caller = threading.Thread(target=calls, daemon=True)
@@ -265,7 +270,9 @@ def _fuzz(n, kinds, make, messages, seed):
 
 def _check_after_fuzz(n, latencies, encode=None):
     assert n.proc.alive(), n.proc.log()[-3000:]
-    assert latencies and max(latencies) < 5.0, sorted(latencies)[-5:]
+    # a generous bound (no hang): a request or answer lost in a flooded loopback waits for
+    # Fast DDS's 3 s reliable repair; p50/p99 are measured in bench/bench_fuzz.py
+    assert latencies and max(latencies) < 10.0, sorted(latencies)[-5:]
     t0 = time.monotonic()
     n.client.reset(timeout=5.0)
     assert time.monotonic() - t0 < 5.0

@@ -139,8 +139,9 @@ def test_onnx_graph_given_as_checkpoint_is_one_clear_line(tmp_path, fgsgt):
 
 
 @needs_weights
-def test_runtime_onnx_tracks_like_torch(tmp_path):
+def test_runtime_onnx_tracks_like_torch(tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # the export cache goes here
     from fgsgt_ros.data.synth import generate_sequence, get_preset
     from fgsgt_ros.model.runtime import OnnxNet
     from fgsgt_ros.tracker import build_tracker, load_model
@@ -148,6 +149,7 @@ def test_runtime_onnx_tracks_like_torch(tmp_path):
 
     loaded = load_model(runtime="onnx", num_threads=1)
     assert loaded.runtime == "onnx" and isinstance(loaded.model, OnnxNet)
+    assert loaded.model.track_path.is_relative_to(tmp_path)  # exported once, cached
     seq = generate_sequence(get_preset("lepton"), 12, 5, 0)
     boxes = {}
     for runtime in ("torch", "onnx"):

@@ -221,7 +221,10 @@ def test_a_stalled_camera_is_reported_stale(node):
     assert stale_diagnostics().level == DiagnosticStatus.STALE
     assert "input stale" in stale_diagnostics().message
     node.feed([scene(8)])
-    assert node.fresh_diagnostics()["input_stale"] == "False"
+    t_fresh = time.time()
+    assert node.client.wait_for(lambda: any(
+        {kv.key: kv.value for kv in m.msg.status[0].values}.get("input_stale") == "False"
+        for m in node._own_diagnostics() if m.t > t_fresh), 10), "input still stale"
 
 
 # --- the seeded fuzz stream -----------------------------------------------------------------

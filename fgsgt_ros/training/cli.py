@@ -26,7 +26,8 @@ def register(subparsers) -> None:
     p.add_argument("--schedule", default="siamrpnpp", choices=sorted(TRAIN_PRESETS),
                    help="training preset (default: %(default)s, the SiamRPN++ recipe)")
     p.add_argument("--data", required=True, type=Path, action="append",
-                   help="dataset folder (repeat for several)")
+                   help="dataset folder (repeat for several; pairs are drawn uniformly over all "
+                        "sequences, so naming a folder N times weights its sequences N times)")
     from fgsgt_ros.data.datasets import FORMAT_CHOICES
     p.add_argument("--format", default="auto", choices=FORMAT_CHOICES, metavar="FORMAT",
                    help="dataset layout, the same names as `fgsgt eval --format`: "

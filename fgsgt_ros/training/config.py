@@ -92,6 +92,13 @@ PRESETS: Dict[str, TrainConfig] = {
         schedule=ScheduleConfig(epochs=6, warmup_epochs=0.3, warmup_start_lr=0.002, base_lr=0.01,
                                 end_lr=0.001, freeze_backbone_epochs=0, backbone_lr_mult=1.0),
         batch_size=16, samples_per_epoch=1920, num_workers=0, threads=1, log_every=10),
+    # Second stage of the shipped tiny models (docs/MODEL_CARD.md): fine-tune a cpu_tiny model on
+    # generated + real clips at a lower peak rate (--init-weights the first stage's weights).
+    "cpu_tiny_finetune": TrainConfig(
+        name="cpu_tiny_finetune",
+        schedule=ScheduleConfig(epochs=4, warmup_epochs=0.3, warmup_start_lr=0.002, base_lr=0.004,
+                                end_lr=0.001, freeze_backbone_epochs=0, backbone_lr_mult=1.0),
+        batch_size=16, samples_per_epoch=1920, num_workers=0, threads=1, log_every=10),
     "test": TrainConfig(
         name="test",
         schedule=ScheduleConfig(epochs=2, warmup_epochs=0.5, warmup_start_lr=0.002, base_lr=0.01,

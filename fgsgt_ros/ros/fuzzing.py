@@ -7,7 +7,8 @@ Every generator is seeded (``numpy.random.Generator``), so a failing run can be 
   and hostile encoding strings, wrong steps, truncated/over-long data, zero and huge sizes, flipped
   endianness, NaN/inf/extreme and constant float frames, odd stamps and frame ids);
 - ``sensor_msgs/CompressedImage``: ``COMPRESSED_KINDS`` (valid 16-bit PNG and 8-bit JPEG, empty,
-  random and truncated bytes, PNG/JPEG headers that lie about the size, a real PNG bomb, other codecs,
+  random and truncated bytes, PNG/JPEG headers that lie about the size, a real PNG bomb, other
+  codecs,
   a codec other than the format string names, hostile format strings);
 - ``init_target`` requests and ``init_box`` detections with NaN/inf/huge/negative boxes and odd
   stamps (``hostile_box``).
@@ -161,6 +162,12 @@ def _temperature(f: MessageFactory) -> np.ndarray:
     return (f._frame().astype(np.float32) / 100.0 - 10.0).astype(np.float32)
 
 
+def _nonfinite(f: MessageFactory) -> np.ndarray:
+    shape = f.scene(0).shape
+    inf = np.where(f.rng.random(shape) < 0.5, np.inf, -np.inf)
+    return np.where(f.rng.random(shape) < 0.5, np.nan, inf).astype(np.float32)
+
+
 def _big_endian_floats(f: MessageFactory):
     msg = f._image(_temperature(f), "32FC1")
     msg.is_bigendian = 1  # little-endian data flagged big-endian: bytes swapped, values +-3e38
@@ -191,10 +198,7 @@ RAW_KINDS: Dict[str, Callable[[MessageFactory], object]] = {
     "bigendian_32FC1": _big_endian_floats,
     "float_extreme": lambda f: f._image(np.linspace(-3e38, 3e38, f.scene(0).size, dtype=np.float32)
                                         .reshape(f.scene(0).shape), "32FC1"),
-    "float_nonfinite": lambda f: f._image(
-        np.where(f.rng.random(f.scene(0).shape) < 0.5, np.nan,
-                 np.where(f.rng.random(f.scene(0).shape) < 0.5, np.inf, -np.inf)).astype(np.float32),
-        "32FC1"),
+    "float_nonfinite": lambda f: f._image(_nonfinite(f), "32FC1"),
     "float_constant_huge": lambda f: f._image(
         np.full(f.scene(0).shape, [1e17, -1e20, 3e38][f.rng.integers(3)], np.float32), "32FC1"),
     "constant_mono16": lambda f: f._image(np.full(f.scene(0).shape, f.rng.integers(0, 65536),

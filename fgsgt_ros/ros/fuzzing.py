@@ -8,8 +8,7 @@ Every generator is seeded (``numpy.random.Generator``), so a failing run can be 
   endianness, NaN/inf/extreme and constant float frames, odd stamps and frame ids);
 - ``sensor_msgs/CompressedImage``: ``COMPRESSED_KINDS`` (valid 16-bit PNG and 8-bit JPEG, empty,
   random and truncated bytes, PNG/JPEG headers that lie about the size, a real PNG bomb, other
-  codecs,
-  a codec other than the format string names, hostile format strings);
+  codecs, a codec other than the format string names, hostile format strings);
 - ``init_target`` requests and ``init_box`` detections with NaN/inf/huge/negative boxes and odd
   stamps (``hostile_box``).
 

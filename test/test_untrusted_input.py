@@ -143,3 +143,31 @@ def test_checkpoint_with_a_code_running_pickle_is_refused(tmp_path):
     # the payload is live: a full unpickler (what weights_only=False means) runs it
     torch.load(path, map_location="cpu", weights_only=False)
     assert "fgsgt_pwned_by_pickle" in logging.Logger.manager.loggerDict
+
+
+def test_every_checkpoint_load_in_the_package_is_weights_only():
+    """No loader in the package may unpickle arbitrary objects: a checkpoint path is a parameter a
+    peer can set (applied on the next configure), so every torch.load must pass weights_only=True
+    and nothing may use pickle or numpy's allow_pickle."""
+    import ast
+    from pathlib import Path
+
+    import fgsgt_ros
+
+    offenders, loads = [], 0
+    for path in Path(fgsgt_ros.__file__).parent.rglob("*.py"):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            name = ast.unparse(node.func)
+            keywords = {k.arg: ast.unparse(k.value) for k in node.keywords}
+            loads += name.endswith("torch.load")
+            if name.endswith("torch.load") and keywords.get("weights_only") != "True":
+                offenders.append(f"{path.name}:{node.lineno} {name} without weights_only=True")
+            if name in ("pickle.load", "pickle.loads", "dill.load", "joblib.load"):
+                offenders.append(f"{path.name}:{node.lineno} {name}")
+            if keywords.get("allow_pickle") == "True":
+                offenders.append(f"{path.name}:{node.lineno} allow_pickle=True")
+    assert loads >= 1  # the scan sees the checkpoint loader
+    assert not offenders, offenders

@@ -190,6 +190,18 @@ def test_package_installs_and_tracks_under_the_distributions_numpy_1_26(tmp_path
     numpy_req = next(q for q in requires if q.name == "numpy" and q.marker is None)
     assert numpy_req.specifier.contains(DISTRO_NUMPY)
 
+    # the README's ROS-workspace pip command, with the distribution's numpy held: pip installs
+    # nothing that replaces numpy (torch and onnxruntime come from the underlay here)
+    hold = tmp_path / "hold.txt"
+    hold.write_text(f"numpy=={DISTRO_NUMPY}\n")
+    r = subprocess.run([str(py), "-m", "pip", "install", "--dry-run", "--quiet", "--report",
+                        str(tmp_path / "report.json"), "-r", str(REQ / "ros-workspace.txt"),
+                        "-c", str(hold)], capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    report = json.loads((tmp_path / "report.json").read_text())
+    planned = {canonicalize_name(i["metadata"]["name"]) for i in report.get("install", [])}
+    assert "numpy" not in planned and not any("opencv" in n for n in planned), planned
+
     runs = {}
     for label, python in (("second", py), ("main", Path(sys.executable))):
         r = subprocess.run([str(python), "-c", _TRACK], capture_output=True, text=True,

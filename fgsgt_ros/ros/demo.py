@@ -376,7 +376,8 @@ def _rect(img: np.ndarray, box, k: float, colour, thickness: int) -> None:
 
 
 def annotate(frame: np.ndarray, k: int, index: int, total: int, box, state: Optional[str],
-             score: Optional[float], gt_box=None, dropped: bool = False) -> np.ndarray:
+             score: Optional[float], gt_box=None, dropped: bool = False,
+             legend: Optional[str] = None) -> np.ndarray:
     """Upscale an 8-bit frame by ``k`` first, then draw at that size: ground truth (blue), the
     node's published box (green), and the frame/state/score text."""
     import cv2
@@ -399,8 +400,9 @@ def annotate(frame: np.ndarray, k: int, index: int, total: int, box, state: Opti
     elif state:
         label += f"  {state}" + (f"  score {score:.2f}" if score is not None else "")
     _text(big, label, (pad, top), scale, BOX_COLOURS.get(state or "", (255, 255, 255)))
-    legend = "green: node's box   blue: ground truth" if gt_box is not None \
-        else "green: node's box"
+    if legend is None:
+        legend = "green: node's box   blue: ground truth" if gt_box is not None \
+            else "green: node's box"
     _text(big, legend, (pad, big.shape[0] - pad), scale * 0.8)
     return big
 
@@ -457,7 +459,8 @@ def _write_videos(out: Path, source: Path, n: int, boxes: np.ndarray, processed:
                     heat = cv2.applyColorMap(sal, cv2.COLORMAP_JET)
                     base = cv2.addWeighted(base, 0.5, heat, 0.5, 0)
                 sbig = annotate(base, k, i, n, None, held_state, held_score, None,
-                                dropped=i not in sal_by_i and i > 0)
+                                dropped=i not in sal_by_i and i > 0,
+                                legend="node's saliency map (red: high) over the frame")
                 sal_writer.write(sbig[:size[1], :size[0]])
     finally:
         for wr in (writer, sal_writer):

@@ -30,8 +30,10 @@ def register(subparsers) -> None:
                     "summary.json and PNG plots under --out, and print the tables. Re-running "
                     "with the same --out resumes (finished sequences are not re-run).")
     p.add_argument("dataset", type=Path, help="dataset folder")
+    from fgsgt_ros.tracker import shipped_presets
     p.add_argument("--trackers", default=_DEFAULT_TRACKERS,
-                   help="comma-separated: 'fgsgt' (shipped model), csrt, kcf, mosse, a preset with "
+                   help="comma-separated: 'fgsgt' (shipped model), csrt, kcf, mosse, a shipped "
+                        f"model by name ({', '.join(shipped_presets()) or 'none'}), any preset with "
                         "its checkpoint 'fgsgt_tiny:path.pt', a checkpoint path; 'NAME=SPEC' names "
                         f"one (default: {_DEFAULT_TRACKERS})")
     p.add_argument("--out", type=Path, default=None,

@@ -463,3 +463,24 @@ def test_checkpoint_round_trip_and_tracker_selection(tmp_path):
     res = tracker.update(img)
     assert np.isfinite(res.box).all() and 0 <= res.score <= 1
     assert res.saliency_crop is not None and res.saliency_crop.shape == (191, 191)
+
+
+def test_shipped_siamffn_tiny_runs_in_the_tracking_session():
+    """What the node does with ``checkpoint: siamffn_tiny``: the shipped file through
+    TrackingSession (AGC of a 16-bit frame, the family's tracker with its calibrated LOST
+    thresholds)."""
+    from fgsgt_ros import weights
+    from fgsgt_ros.tracker.session import TrackingSession
+
+    if not weights.checkpoint_path("siamffn_tiny").is_file():
+        pytest.skip("no shipped siamffn_tiny.pt in this checkout")
+    session = TrackingSession("siamffn_tiny", model_preset="siamffn_tiny")
+    assert session.calibrated and session.model_name == "siamffn_tiny"
+    assert isinstance(session.tracker.decoder, AnchorFreeDecoder)
+    rng = np.random.default_rng(0)
+    frame = (3000 + rng.normal(0, 20, (120, 160))).astype(np.uint16)
+    frame[50:70, 60:90] += 800                     # a warm target
+    session.init(frame, (60, 50, 30, 20))
+    res = session.step(frame)
+    assert res.state == "TRACKING"
+    assert np.allclose(res.box, (60, 50, 30, 20), atol=6.0), res.box

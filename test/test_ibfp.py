@@ -338,3 +338,20 @@ def test_a_short_training_run_lowers_every_loss_term(tmp_path):
         first = np.mean([h[key] for h in history[:3]])
         last = np.mean([h[key] for h in history[-3:]])
         assert last < 0.85 * first, (key, first, last)
+
+
+def test_shipped_checkpoints_online_and_offline():
+    """The two shipped files: the same weights, online branch on / off, each calibrated."""
+    from fgsgt_ros import weights
+    from fgsgt_ros.tracker import build_tracker, load_model
+
+    for name in ("ibfp_tiny", "ibfp_tiny_offline"):
+        if not weights.checkpoint_path(name).is_file():
+            pytest.skip(f"{name}.pt not shipped in this checkout")
+    on, off = load_model("ibfp_tiny"), load_model("ibfp_tiny_offline")
+    assert on.model_cfg.online.enabled and not off.model_cfg.online.enabled
+    a, b = on.model.state_dict(), off.model.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert "tracker_config" in on.extra and "tracker_config" in off.extra
+    assert build_tracker("ibfp_tiny").online is not None
+    assert build_tracker("ibfp_tiny_offline").online is None

@@ -44,3 +44,31 @@ def test_agc_polarity_takes_effect_on_the_next_frame(session):
     assert black.mean() > white.mean() + 100  # background was dark, now bright
     session.retune(thermal_cfg=dataclasses.replace(session.thermal_cfg, polarity="white_hot"))
     assert np.abs(session.step(scene(33), want_image=True).image.astype(int) - white).mean() < 20
+
+
+def test_template_update_and_camera_motion_switch_on_at_run_time():
+    """Switched on while tracking, both act from the next frame (no new init needed)."""
+    import torch
+
+    from fgsgt_ros.tracker import build_tracker, load_model
+
+    if shipped_model_or_peer() != "fgsgt":
+        pytest.skip("the shipped network is needed")
+    base = dataclasses.replace(load_model("fgsgt").tracker_config, template_update=0.0,
+                               camera_motion=False)
+    from fgsgt_ros.tracker.thermal import ThermalPreprocessor
+
+    agc = ThermalPreprocessor()
+    frames = [agc(scene(i)) for i in range(3)]
+    tracker = build_tracker("fgsgt", tracker_cfg=base)
+    tracker.init(frames[0], target_box(0))
+    first = [k.clone() for k in tracker._kernels]
+    tracker.update(frames[1])
+    assert all(torch.equal(a, b) for a, b in zip(first, tracker._kernels))  # update is off
+    tracker.set_config(dataclasses.replace(base, template_update=1.0, template_update_interval=1,
+                                           template_update_score=0.0, camera_motion=True))
+    assert tracker._camera is not None
+    tracker.update(frames[2])
+    assert not all(torch.equal(a, b) for a, b in zip(first, tracker._kernels))
+    tracker.set_config(base)
+    assert tracker._camera is None

@@ -174,6 +174,10 @@ class SiameseTracker:
         (runtime tuning, e.g. the node's tracker.* parameters): every setting is read per frame."""
         self.cfg = cfg
         self._monitor.retune(cfg)
+        if cfg.camera_motion and self._camera is None:
+            self._camera = CameraMotion()  # starts estimating with the next frame
+        elif not cfg.camera_motion:
+            self._camera = None
 
     def mark_lost(self) -> None:
         """Declare the target lost now (e.g. an external occlusion cue): the next ``update``
@@ -208,9 +212,10 @@ class SiameseTracker:
 
     # ------------------------------------------------------------------ template
     def _set_template(self, z_tensor: torch.Tensor) -> None:
-        """First-frame template. With ``template_update`` the tracker keeps the kernels itself
-        (initial and running) and blends them; otherwise the network caches them."""
-        if self.cfg.template_update > 0 and hasattr(self.model, "template_kernels"):
+        """First-frame template. The tracker keeps the kernels itself (initial and running, so
+        ``template_update`` can blend them, also when switched on at run time); a network without
+        ``template_kernels`` caches its own template and is never updated."""
+        if hasattr(self.model, "template_kernels"):
             kernels = tuple(self.model.template_kernels(z_tensor))
             self._kernels0 = kernels
             self._kernels_run = kernels
@@ -229,7 +234,7 @@ class SiameseTracker:
         """Linear template update on confident frames: running = (1-g) running + g new, used =
         a initial + (1-a) running (the initial template anchors it against drift)."""
         cfg = self.cfg
-        if self._kernels is None:
+        if self._kernels is None or cfg.template_update <= 0:
             return
         self._since_update += 1
         if self._since_update < cfg.template_update_interval or score < cfg.template_update_score:

@@ -262,7 +262,8 @@ def test_gradients_reach_every_parameter(name):
     out = loss_fn(net.forward_train(z, x), targets)
     assert set(out) == {"total", "cls", "reg", "iou"}
     out["total"].backward()
-    dead = [n for n, p in net.named_parameters() if p.grad is None or not bool(p.grad.abs().sum() > 0)]
+    dead = [n for n, p in net.named_parameters()
+            if p.grad is None or not bool(p.grad.abs().sum() > 0)]
     assert not dead, f"{name}: no gradient reaches {dead}"
 
 

@@ -126,7 +126,9 @@ def assign_labels(box_cxcywh, points: np.ndarray, negative: bool, rng: np.random
     pos = np.flatnonzero(inner < 1.0)
     if nearest_positive and len(pos) == 0:
         near = int(np.argmin((points[:, 0] - box[0]) ** 2 + (points[:, 1] - box[1]) ** 2))
-        if abs(points[near, 0] - box[0]) <= box[2] / 2 and abs(points[near, 1] - box[1]) <= box[3] / 2:
+        inside = (abs(points[near, 0] - box[0]) <= box[2] / 2
+                  and abs(points[near, 1] - box[1]) <= box[3] / 2)
+        if inside:
             pos = np.array([near])
     if negative:
         label[_choose(rng, pos, neg_pair_num)] = 0

@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -336,7 +336,8 @@ class SiamFFNNet(nn.Module):
     def track_with_kernels(self, x: torch.Tensor, *kernels: torch.Tensor):
         """Search crop against precomputed kernels -> (cls logits, ltrb px, saliency)."""
         if len(kernels) != self.cfg.num_kernels:
-            raise ValueError(f"expected {self.cfg.num_kernels} template kernels, got {len(kernels)}")
+            raise ValueError(f"expected {self.cfg.num_kernels} template kernels, "
+                             f"got {len(kernels)}")
         if kernels[0].shape[0] != x.shape[0]:
             raise ValueError(f"template kernels are for batch {kernels[0].shape[0]} "
                              f"but the search batch is {x.shape[0]}")

@@ -97,6 +97,8 @@ def main(argv=None):
     ap.add_argument("--baseline", default="fgsgt", help="timing/accuracy reference tracker spec")
     ap.add_argument("--data", type=Path, default=Path("out/data/heldout_9001"))
     ap.add_argument("--sequences", type=int, default=10)
+    ap.add_argument("--seed", type=int, default=HELDOUT_SEED,
+                    help="seed of the generated set when --data does not exist yet")
     ap.add_argument("--out", type=Path, default=Path("out/bench_ibfp_online"))
     ap.add_argument("--only", nargs="*", help="subset of the variants")
     ap.add_argument("--write", action="store_true")
@@ -104,7 +106,7 @@ def main(argv=None):
     torch.set_num_threads(1)
     if not args.data.is_dir():
         from fgsgt_ros.data.synth import generate_dataset, get_preset
-        generate_dataset(args.data, get_preset("hard"), args.sequences, 80, seed=HELDOUT_SEED,
+        generate_dataset(args.data, get_preset("hard"), args.sequences, 80, seed=args.seed,
                          progress=False)
     seqs = read_plain_dataset(args.data)[:args.sequences]
     loaded = load_model(f"ibfp_tiny:{args.checkpoint}" if os.path.sep in args.checkpoint
@@ -120,7 +122,7 @@ def main(argv=None):
     items.append((args.baseline, build_tracker(args.baseline)))
     load0 = os.getloadavg()[0]
     summary = run_ope(items, seqs, args.out, progress=True, plots=False,
-                      dataset_name=f"held-out generated (hard, seed {HELDOUT_SEED})")
+                      dataset_name=f"generated (hard) {args.data.name}")
     load1 = os.getloadavg()[0]
     rows = []
     for name, tracker in items:

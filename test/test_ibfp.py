@@ -355,3 +355,25 @@ def test_shipped_checkpoints_online_and_offline():
     assert "tracker_config" in on.extra and "tracker_config" in off.extra
     assert build_tracker("ibfp_tiny").online is not None
     assert build_tracker("ibfp_tiny_offline").online is None
+
+
+def test_online_tracker_on_the_onnx_runtime_matches_torch():
+    """The online branch works with the onnxruntime network (its first-frame samples go through the
+    tracker's own network call, which holds the template kernels with template_update) and gives
+    the torch tracker's boxes."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from fgsgt_ros import weights
+    from fgsgt_ros.tracker import build_tracker
+
+    if not weights.checkpoint_path("ibfp_tiny").is_file():
+        pytest.skip("ibfp_tiny.pt not shipped in this checkout")
+    img = np.full((120, 160), 40, np.uint8)
+    img[50:74, 60:76] = 200
+    boxes = []
+    for runtime in ("torch", "onnx"):
+        t = build_tracker("ibfp_tiny", runtime=runtime)
+        t.init(img, (60, 50, 16, 24))
+        boxes.append([t.update(img).box for _ in range(2)])
+        assert t.online.stats["steps"] >= t.online.cfg.init_steps
+    assert np.allclose(boxes[0], boxes[1], atol=1e-2)

@@ -24,18 +24,22 @@ def make_ibfp_tracker(model, model_cfg, tracker_cfg=None, device: str = "cpu", n
     use_online = model_cfg.online.enabled if online is None else bool(online)
     learner = None
     if use_online:
-        learner = OnlineLearner(model_cfg.online, model_cfg.loss, features=_features(model),
+        learner = OnlineLearner(model_cfg.online, model_cfg.loss, features=None,
                                 score_stride=model_cfg.stride, device=device)
-    return SiameseTracker(model, model_cfg, tracker_cfg, device, name, decoder=decoder,
-                          online=learner)
+    tracker = SiameseTracker(model, model_cfg, tracker_cfg, device, name, decoder=decoder,
+                             online=learner)
+    if learner is not None:
+        learner.features = _features(model, tracker)
+    return tracker
 
 
-def _features(model):
+def _features(model, tracker):
     """Search crop -> an output tuple whose third element is the layer3 feature, for the online
-    branch's first-frame augmentations: the PyTorch backbone alone (no template needed, so it also
-    works when the tracker keeps its own template kernels), else the runtime's ``track``."""
+    branch's first-frame augmentations: the PyTorch backbone alone (cheapest), else (e.g. the
+    onnxruntime network) the tracker's own network call, which uses the template kernels wherever
+    they are kept (the tracker keeps them itself with ``template_update``)."""
     from fgsgt_ros.model.ibfp import IBFPNet
 
     if isinstance(model, IBFPNet):
         return lambda x: (None, None, model.backbone(x)[1])
-    return model.track
+    return tracker._track

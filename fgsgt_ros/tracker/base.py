@@ -198,3 +198,77 @@ class LostMonitor:
             self.state, self.weak = TrackState.TRACKING, 0
             self._remember(score)
         return self.state
+
+
+class NetworkTracker:
+    """What every network tracker shares (``SiameseTracker``, ``SiamFCTracker``): the model on its
+    device in eval mode, the target's centre and size, the TRACKING/LOST bookkeeping
+    (``LostMonitor``) and the state API (``state``, ``box``, ``reset``, ``set_config``,
+    ``mark_lost``, ``relocate``). Subclasses add ``init(image, box)`` and ``update(image)``."""
+
+    default_name = "tracker"
+
+    def __init__(self, model, model_cfg, tracker_cfg=None, device: str = "cpu",
+                 name: Optional[str] = None) -> None:
+        import torch  # local: the OpenCV peers use this module without a network
+
+        from fgsgt_ros.tracker.config import TrackerConfig
+
+        self.cfg = tracker_cfg or TrackerConfig()
+        self.model_cfg = model_cfg
+        self.device = torch.device(device)
+        self.model = model.to(self.device) if hasattr(model, "to") else model
+        if hasattr(self.model, "eval"):
+            self.model.eval()
+        self.name = name or getattr(model_cfg, "name", self.default_name)
+        self._monitor = LostMonitor(self.cfg)
+        self._center = np.zeros(2)
+        self._size = np.zeros(2)
+
+    @property
+    def state(self) -> TrackState:
+        return self._monitor.state
+
+    @property
+    def box(self) -> Optional[np.ndarray]:
+        """Current target box (xywh) or None when IDLE."""
+        if self.state == TrackState.IDLE:
+            return None
+        return np.concatenate([self._center - self._size / 2.0, self._size])
+
+    def reset(self) -> None:
+        """Forget the target (state IDLE)."""
+        self._monitor.stop()
+
+    def set_config(self, cfg) -> None:
+        """Use ``cfg`` from the next ``update`` on, keeping the target, its template and its state
+        (runtime tuning, e.g. the node's tracker.* parameters): every setting is read per frame."""
+        self.cfg = cfg
+        self._monitor.retune(cfg)
+
+    def mark_lost(self) -> None:
+        """Declare the target lost now (e.g. an external occlusion cue): the next ``update``
+        searches the enlarged region and moves the box only at ``recover_threshold``. Also how
+        ``fgsgt calibrate`` measures the scores of re-acquisition searches. No-op when IDLE."""
+        self._monitor.force_lost()
+
+    def relocate(self, box_xywh) -> None:
+        """Move the current box (where the next search is centred, and its size) to ``box_xywh``
+        without a new template or a state change, e.g. from an external position cue. Raises
+        InvalidBoxError for a non-finite or empty box; no-op when IDLE."""
+        try:
+            b = np.asarray(box_xywh, dtype=np.float64).reshape(4)
+        except (TypeError, ValueError) as exc:
+            raise InvalidBoxError(f"box must be 4 numbers x, y, w, h; got {box_xywh!r}") from exc
+        if not np.isfinite(b).all() or b[2] <= 0 or b[3] <= 0:
+            raise InvalidBoxError(f"box must be finite with a positive size, got {b.tolist()}")
+        if self.state != TrackState.IDLE:
+            self._center, self._size = b[:2] + b[2:] / 2.0, b[2:].copy()
+
+    @staticmethod
+    def _fill(image: np.ndarray):
+        """Per-channel frame mean: what crops show outside the image."""
+        import cv2
+
+        m = cv2.mean(image)
+        return m[0] if image.ndim == 2 else m[:3]

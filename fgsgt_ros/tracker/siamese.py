@@ -49,7 +49,7 @@ import cv2
 import numpy as np
 import torch
 
-from fgsgt_ros.tracker.base import (InvalidBoxError, LostMonitor, TrackResult, TrackState,
+from fgsgt_ros.tracker.base import (InvalidBoxError, NetworkTracker, TrackResult, TrackState,
                                     as_uint8_image, validate_box)
 from fgsgt_ros.tracker.config import TrackerConfig
 from fgsgt_ros.tracker.decoding import AnchorDecoder
@@ -117,7 +117,7 @@ def _sz(w, h):
     return np.sqrt((w + pad) * (h + pad))
 
 
-class SiameseTracker:
+class SiameseTracker(NetworkTracker):
     """Tracker around a network with ``template(z)`` and ``track(x) -> (cls, loc, sal)``.
 
     Args:
@@ -134,69 +134,25 @@ class SiameseTracker:
             before decoding and ``observe(candidates, best, box, confident)`` after each decision.
     """
 
+    default_name = "siamese"
+
     def __init__(self, model, model_cfg, tracker_cfg: Optional[TrackerConfig] = None,
                  device: str = "cpu", name: Optional[str] = None, decoder=None,
                  online=None) -> None:
-        self.cfg = tracker_cfg or TrackerConfig()
-        self.model_cfg = model_cfg
-        self.device = torch.device(device)
-        self.model = model.to(self.device) if hasattr(model, "to") else model
-        if hasattr(self.model, "eval"):
-            self.model.eval()
-        self.name = name or getattr(model_cfg, "name", "siamese")
+        super().__init__(model, model_cfg, tracker_cfg, device, name)
         self.decoder = decoder if decoder is not None else AnchorDecoder.from_model_cfg(model_cfg)
         self.online = online
-        self._monitor = LostMonitor(self.cfg)
-        self._center = np.zeros(2)
-        self._size = np.zeros(2)
         self._init_size = np.ones(2)  # the target's size at init: its own size limits
         self._kernels = None  # template kept by the tracker (template_update), else by the network
         self._camera = CameraMotion() if self.cfg.camera_motion else None
 
     # ------------------------------------------------------------------ state
-    @property
-    def state(self) -> TrackState:
-        return self._monitor.state
-
-    @property
-    def box(self) -> Optional[np.ndarray]:
-        """Current target box (xywh) or None when IDLE."""
-        if self.state == TrackState.IDLE:
-            return None
-        return np.concatenate([self._center - self._size / 2.0, self._size])
-
-    def reset(self) -> None:
-        """Forget the target (state IDLE)."""
-        self._monitor.stop()
-
     def set_config(self, cfg: TrackerConfig) -> None:
-        """Use ``cfg`` from the next ``update`` on, keeping the target, its template and its state
-        (runtime tuning, e.g. the node's tracker.* parameters): every setting is read per frame."""
-        self.cfg = cfg
-        self._monitor.retune(cfg)
+        super().set_config(cfg)
         if cfg.camera_motion and self._camera is None:
             self._camera = CameraMotion()  # starts estimating with the next frame
         elif not cfg.camera_motion:
             self._camera = None
-
-    def mark_lost(self) -> None:
-        """Declare the target lost now (e.g. an external occlusion cue): the next ``update``
-        searches the enlarged region and moves the box only at ``recover_threshold``. Also how
-        ``fgsgt calibrate`` measures the scores of re-acquisition searches. No-op when IDLE."""
-        self._monitor.force_lost()
-
-    def relocate(self, box_xywh) -> None:
-        """Move the current box (where the next search is centred, and its size) to ``box_xywh``
-        without a new template or a state change, e.g. from an external position cue. Raises
-        InvalidBoxError for a non-finite or empty box; no-op when IDLE."""
-        try:
-            b = np.asarray(box_xywh, dtype=np.float64).reshape(4)
-        except (TypeError, ValueError) as exc:
-            raise InvalidBoxError(f"box must be 4 numbers x, y, w, h; got {box_xywh!r}") from exc
-        if not np.isfinite(b).all() or b[2] <= 0 or b[3] <= 0:
-            raise InvalidBoxError(f"box must be finite with a positive size, got {b.tolist()}")
-        if self.state != TrackState.IDLE:
-            self._center, self._size = b[:2] + b[2:] / 2.0, b[2:].copy()
 
     # ------------------------------------------------------------------ helpers
     def _to_tensor(self, crop: np.ndarray) -> torch.Tensor:
@@ -246,11 +202,6 @@ class SiameseTracker:
         g, a = cfg.template_update, cfg.template_keep_initial
         self._kernels_run = tuple((1 - g) * r + g * n for r, n in zip(self._kernels_run, new))
         self._kernels = tuple(a * k0 + (1 - a) * r for k0, r in zip(self._kernels0, self._kernels_run))
-
-    @staticmethod
-    def _fill(image: np.ndarray):
-        m = cv2.mean(image)
-        return m[0] if image.ndim == 2 else m[:3]
 
     # ------------------------------------------------------------------ API
     @torch.no_grad()

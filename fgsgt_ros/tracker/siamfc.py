@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 import torch
 
-from fgsgt_ros.tracker.base import InvalidBoxError, LostMonitor, TrackResult, TrackState, as_uint8_image, validate_box
+from fgsgt_ros.tracker.base import NetworkTracker, TrackResult, TrackState, as_uint8_image, validate_box
 from fgsgt_ros.tracker.config import TrackerConfig
 from fgsgt_ros.tracker.siamese import context_size, crop_square, crop_to_frame
 
@@ -71,7 +71,7 @@ class SiamFCConfig:
         return self.scale_step ** k
 
 
-class SiamFCTracker:
+class SiamFCTracker(NetworkTracker):
     """Response-map tracker around a network with ``template(z)`` and ``track(x) -> (score,)``.
 
     Args: as ``SiameseTracker`` (``model``, ``model_cfg`` with ``exemplar_size``,
@@ -79,59 +79,16 @@ class SiamFCTracker:
     the LOST fields; ``device``; ``name``) plus ``siamfc_cfg`` (``SiamFCConfig()`` by default).
     """
 
+    default_name = "siamfc"
+
     def __init__(self, model, model_cfg, tracker_cfg: Optional[TrackerConfig] = None,
                  device: str = "cpu", name: Optional[str] = None,
                  siamfc_cfg: Optional[SiamFCConfig] = None) -> None:
-        self.cfg = tracker_cfg or TrackerConfig()
+        super().__init__(model, model_cfg, tracker_cfg, device, name)
         self.fc = siamfc_cfg or SiamFCConfig()
-        self.model_cfg = model_cfg
-        self.device = torch.device(device)
-        self.model = model.to(self.device) if hasattr(model, "to") else model
-        if hasattr(self.model, "eval"):
-            self.model.eval()
-        self.name = name or getattr(model_cfg, "name", "siamfc")
-        self._monitor = LostMonitor(self.cfg)
-        self._center = np.zeros(2)
-        self._size = np.zeros(2)
         self._windows = {}
         #: index into ``SiamFCConfig.scales`` of the last update's winning search scale
         self.last_scale_index: Optional[int] = None
-
-    # ------------------------------------------------------------------ state
-    @property
-    def state(self) -> TrackState:
-        return self._monitor.state
-
-    @property
-    def box(self) -> Optional[np.ndarray]:
-        if self.state == TrackState.IDLE:
-            return None
-        return np.concatenate([self._center - self._size / 2.0, self._size])
-
-    def reset(self) -> None:
-        self._monitor.stop()
-
-    def set_config(self, cfg: TrackerConfig) -> None:
-        """Use ``cfg`` (context, minimum size, LOST fields) from the next ``update`` on, keeping the
-        target, its template and its state (runtime tuning; see ``SiameseTracker.set_config``)."""
-        self.cfg = cfg
-        self._monitor.retune(cfg)
-
-    def mark_lost(self) -> None:
-        """Declare the target lost now (see ``SiameseTracker.mark_lost``)."""
-        self._monitor.force_lost()
-
-    def relocate(self, box_xywh) -> None:
-        """Move the current box without a new template or state change (see
-        ``SiameseTracker.relocate``)."""
-        try:
-            b = np.asarray(box_xywh, dtype=np.float64).reshape(4)
-        except (TypeError, ValueError) as exc:
-            raise InvalidBoxError(f"box must be 4 numbers x, y, w, h; got {box_xywh!r}") from exc
-        if not np.isfinite(b).all() or b[2] <= 0 or b[3] <= 0:
-            raise InvalidBoxError(f"box must be finite with a positive size, got {b.tolist()}")
-        if self.state != TrackState.IDLE:
-            self._center, self._size = b[:2] + b[2:] / 2.0, b[2:].copy()
 
     # ------------------------------------------------------------------ helpers
     def _to_tensor(self, crops) -> torch.Tensor:
@@ -139,11 +96,6 @@ class SiamFCTracker:
         t = torch.from_numpy(arr)
         t = t[:, None].expand(-1, 3, -1, -1) if arr.ndim == 3 else t.permute(0, 3, 1, 2)
         return t.to(self.device, dtype=torch.float32).contiguous()
-
-    @staticmethod
-    def _fill(image: np.ndarray):
-        m = cv2.mean(image)
-        return m[0] if image.ndim == 2 else m[:3]
 
     def _window(self, n: int) -> np.ndarray:
         if n not in self._windows:

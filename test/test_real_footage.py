@@ -1,12 +1,12 @@
 """The shipped model keeps a small real thermal target (what issue 9's work bought).
 
-A 6x12 px animal climbing down a tree trunk in a FLIR Lepton clip (tir_real_dev
-``smallanimal_tree_ftc``, 160x120, 16-bit raw), its first 80 frames through the same
-``TrackingSession`` the node runs. Measured with the shipped default (docs/MODEL_CARD.md): mean IoU
-0.76 over these frames (0.80 with the stage-1 weights and the same tracker logic). The previous shipped tracker (pysot's fixed 10 px minimum box, no
-template update) reached 0.57: the minimum inflated the 6 px wide box to 10 px on the first frame.
-The floor sits between the two, so the test fails if the tracker stops following the animal or
-inflates its box again.
+A 13-19 x 6-13 px drone over a tree line in real 8-bit infrared display video (tir_real_dev
+``antiuav_metric04``, 640x512, burnt-in overlay), its first 100 frames through the same
+``TrackingSession`` the node runs, scored on what the node publishes (no box while LOST).
+Measured with the shipped default (docs/MODEL_CARD.md): mean IoU 0.56, IoU > 0.2 on every frame.
+The previous shipped model (generated data only, a fixed 10 px minimum box) lost the drone after
+about 20 frames: mean IoU 0.10, IoU > 0.2 on 21 % of the frames. The floors sit far below the
+measured figures and far above the previous model's.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ import pytest
 from fgsgt_ros.boxes import iou_xywh
 from fgsgt_ros.data.sequence import read_plain_sequence
 
-CLIP = "smallanimal_tree_ftc"
-FRAMES = 80
-FLOOR = 0.66
+CLIP = "antiuav_metric04"
+FRAMES = 100
+MEAN_IOU_FLOOR = 0.35
+FOLLOWED_SHARE_FLOOR = 0.8  # share of frames with IoU > 0.2
 
 
 @pytest.fixture(scope="module")
@@ -30,17 +31,17 @@ def clip(real_data_dir):
     return read_plain_sequence(path)
 
 
-def test_shipped_model_follows_a_small_real_animal(clip):
+def test_shipped_model_follows_a_small_real_drone(clip):
     from fgsgt_ros.tracker.session import TrackingSession
 
     session = TrackingSession("fgsgt")
     session.init(clip.frame(0), clip.groundtruth[0])
     ious = []
     for i in range(1, FRAMES):
-        result = session.step(clip.frame(i))
-        box = result.published
+        box = session.step(clip.frame(i)).published
         ious.append(0.0 if box is None else float(iou_xywh(box[None], clip.groundtruth[i][None])[0]))
-    mean = float(np.mean(ious))
-    assert mean >= FLOOR, f"mean IoU {mean:.3f} over {FRAMES} frames of {CLIP} < {FLOOR}"
-    # the box follows the animal all the way, not only on average
-    assert min(ious[-20:]) > 0.3, f"lost the animal near the end: {np.round(ious[-20:], 2)}"
+    ious = np.asarray(ious)
+    assert ious.mean() >= MEAN_IOU_FLOOR, f"mean IoU {ious.mean():.3f} over {FRAMES} frames"
+    followed = float((ious > 0.2).mean())
+    assert followed >= FOLLOWED_SHARE_FLOOR, (
+        f"IoU > 0.2 on only {followed:.0%} of the frames; per frame: {np.round(ious, 2)}")

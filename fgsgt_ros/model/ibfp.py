@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 import torch
@@ -61,6 +61,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .points import point_grid
+from .siamese_base import SiameseNet
 
 FUSIONS = ("single", "concat", "ibu")
 
@@ -428,7 +429,7 @@ class Branch(nn.Module):
         return self.out(self.tower(x))
 
 
-class IBFPNet(nn.Module):
+class IBFPNet(SiameseNet):
     def __init__(self, cfg: IBFPConfig):
         super().__init__()
         self.cfg = cfg
@@ -445,21 +446,12 @@ class IBFPNet(nn.Module):
         head_in = c3 if cfg.fusion == "single" else c2
         self.center_head = Branch(head_in, cfg.head_hidden, 1, cfg.head_layers)
         self.ltrb_head = Branch(head_in, cfg.head_hidden, 4, cfg.head_layers)
-        self._kernels: Optional[Tuple[torch.Tensor, ...]] = None
         self._init_weights()
 
+    kaiming_types = (nn.Conv2d, nn.ConvTranspose2d)
+
     def _init_weights(self):
-        for m in self.modules():
-            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-        for m in self.modules():
-            if m is not self and hasattr(m, "init_special"):
-                m.init_special()
+        super()._init_weights()
         # outputs start small: centre map ~0, ltrb ~ltrb_ref
         for head in (self.center_head, self.ltrb_head):
             nn.init.normal_(head.out.weight, std=0.001)
@@ -520,17 +512,6 @@ class IBFPNet(nn.Module):
             raise ValueError(f"template kernels are for batch {kernels[0].shape[0]} "
                              f"but the search batch is {x.shape[0]}")
         return self._search(x, kernels)
-
-    def template(self, z: torch.Tensor) -> None:
-        self._kernels = tuple(self.template_kernels(z))
-
-    def track(self, x: torch.Tensor):
-        if self._kernels is None:
-            raise RuntimeError("IBFPNet.track() called before template()")
-        return self.track_with_kernels(x, *self._kernels)
-
-    def forward(self, x: torch.Tensor, *kernels: torch.Tensor):
-        return self.track_with_kernels(x, *kernels)
 
     # -- training -------------------------------------------------------------------------------
     def forward_train(self, z: torch.Tensor, x: torch.Tensor) -> Dict[str, torch.Tensor]:

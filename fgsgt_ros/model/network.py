@@ -26,9 +26,10 @@ from .backbone import ResNetBackbone
 from .config import ModelConfig
 from .heads import MultiRPN, Neck
 from .rrspn import RRSPN, _resize
+from .siamese_base import SiameseNet
 
 
-class FGSGTNet(nn.Module):
+class FGSGTNet(SiameseNet):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
@@ -39,24 +40,9 @@ class FGSGTNet(nn.Module):
         if cfg.rrspn.enabled:
             self.rrspn = RRSPN(chans, cfg.rrspn.channels, cfg.rrspn.num_srrb, cfg.rrspn.low_level)
         self.rpn = MultiRPN(3, cfg.head.neck_channels, cfg.head.hidden, cfg.anchor_num)
-        self._kernels: Optional[Tuple[torch.Tensor, ...]] = None
         self._init_weights()
 
     # -- init ------------------------------------------------------------------------------
-    def _init_weights(self):
-        """Kaiming (fan-out) convs, BN gamma 1 / beta 0, zero biases; then module-specific inits
-        (small head outputs, saliency prior) for stable from-scratch training."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-        for m in self.modules():
-            if m is not self and hasattr(m, "init_special"):
-                m.init_special()
 
     # -- pure functional form (exported to ONNX) --------------------------------------------
     def template_kernels(self, z: torch.Tensor) -> Tuple[torch.Tensor, ...]:
@@ -103,20 +89,6 @@ class FGSGTNet(nn.Module):
         pad = size - s * stride
         lo = pad // 2
         return F.pad(fg, (lo, pad - lo, lo, pad - lo))
-
-    # -- stateful convenience -----------------------------------------------------------------
-    def template(self, z: torch.Tensor) -> None:
-        """Compute and cache the template kernels for batch z.shape[0]."""
-        self._kernels = tuple(self.template_kernels(z))
-
-    def track(self, x: torch.Tensor):
-        """Run a search crop against the cached kernels -> (cls, loc, sal)."""
-        if self._kernels is None:
-            raise RuntimeError("FGSGTNet.track() called before template()")
-        return self.track_with_kernels(x, *self._kernels)
-
-    def forward(self, x: torch.Tensor, *kernels: torch.Tensor):
-        return self.track_with_kernels(x, *kernels)
 
     # -- training -------------------------------------------------------------------------------
     def forward_train(self, z: torch.Tensor, x: torch.Tensor) -> Dict[str, object]:

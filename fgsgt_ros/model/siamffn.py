@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -42,6 +42,7 @@ from .config import PRESETS as _FGSGT_PRESETS
 from .config import BackboneConfig, FGPCBConfig, feature_size
 from .heads import MultiRPN, Neck, xcorr_depthwise
 from .points import score_map_to_crop
+from .siamese_base import SiameseNet
 
 FUSIONS = ("feature", "result")
 LABEL_REGIONS = ("ellipse", "box")
@@ -282,7 +283,7 @@ class ResultFusionHead(nn.Module):
         return cls, loc, None
 
 
-class SiamFFNNet(nn.Module):
+class SiamFFNNet(SiameseNet):
     """SiamFFN (or its result-fusion ablation) on the project's ResNet backbone and neck."""
 
     def __init__(self, cfg: SiamFFNConfig):
@@ -302,23 +303,8 @@ class SiamFFNNet(nn.Module):
         self.loc_scale = nn.Parameter(torch.ones(1))
         # exp() argument bound: boxes up to ~e x the crop, never inf
         self._max_log = math.log(cfg.instance_size / cfg.stride) + 1.0
-        self._kernels: Optional[Tuple[torch.Tensor, ...]] = None
         self._init_weights()
 
-    def _init_weights(self):
-        """As FGSGTNet: Kaiming convs, BN 1/0, zero biases, then small head outputs and the
-        attention's neutral start."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-        for m in self.modules():
-            if m is not self and hasattr(m, "init_special"):
-                m.init_special()
 
     # -- inference (exported to ONNX) ----------------------------------------------------------
     def template_kernels(self, z: torch.Tensor) -> Tuple[torch.Tensor, ...]:
@@ -345,17 +331,6 @@ class SiamFFNNet(nn.Module):
         prob = F.softmax(cls, dim=1)[:, 1:2]
         sal = score_map_to_crop(prob, self.cfg.stride, self.cfg.instance_size)
         return cls, ltrb, sal
-
-    def template(self, z: torch.Tensor) -> None:
-        self._kernels = tuple(self.template_kernels(z))
-
-    def track(self, x: torch.Tensor):
-        if self._kernels is None:
-            raise RuntimeError("SiamFFNNet.track() called before template()")
-        return self.track_with_kernels(x, *self._kernels)
-
-    def forward(self, x: torch.Tensor, *kernels: torch.Tensor):
-        return self.track_with_kernels(x, *kernels)
 
     # -- training ----------------------------------------------------------------------------
     def forward_train(self, z: torch.Tensor, x: torch.Tensor) -> Dict[str, Any]:

@@ -18,6 +18,7 @@ it cannot disagree with the network's real output.
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass, field
 from typing import Any, Dict, Tuple
 
@@ -148,7 +149,7 @@ class ModelConfig:
     @staticmethod
     def from_dict(d: Dict[str, Any]) -> "ModelConfig":
         """Inverse of ``to_dict``; unknown keys raise ValueError (a config from another version)."""
-        return _from_dict(ModelConfig, d)
+        return config_from_dict(ModelConfig, d)
 
 
 def feature_size(image_size: int) -> int:
@@ -159,19 +160,21 @@ def feature_size(image_size: int) -> int:
     return (n - 3) // 2 + 1
 
 
-def _from_dict(cls, d):
+def config_from_dict(cls, d):
+    """Rebuild the frozen config dataclass ``cls`` from ``dataclasses.asdict`` output (every model
+    family's ``from_dict``): nested config fields recurse, lists become tuples, unknown keys
+    raise ValueError (a config from another version)."""
     if not isinstance(d, dict):
         raise ValueError(f"expected a mapping for {cls.__name__}, got {type(d).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = set(d) - set(fields)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(d) - fields
     if unknown:
         raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
+    hints = typing.get_type_hints(cls)
     kwargs = {}
-    nested = {"backbone": BackboneConfig, "fgpcb": FGPCBConfig, "rrspn": RRSPNConfig,
-              "head": HeadConfig, "loss": LossConfig}
     for key, value in d.items():
-        if cls is ModelConfig and key in nested:
-            kwargs[key] = _from_dict(nested[key], value)
+        if dataclasses.is_dataclass(hints.get(key)):
+            kwargs[key] = config_from_dict(hints[key], value)
         elif isinstance(value, list):
             kwargs[key] = tuple(value)
         else:

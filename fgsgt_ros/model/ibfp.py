@@ -60,6 +60,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .config import config_from_dict
 from .points import point_grid
 from .siamese_base import SiameseNet
 
@@ -202,26 +203,7 @@ class IBFPConfig:
     @staticmethod
     def from_dict(d: Dict[str, Any]) -> "IBFPConfig":
         """Inverse of ``to_dict``; unknown keys raise ValueError."""
-        return _from_dict(IBFPConfig, d)
-
-
-def _from_dict(cls, d):
-    if not isinstance(d, dict):
-        raise ValueError(f"expected a mapping for {cls.__name__}, got {type(d).__name__}")
-    fields = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(d) - fields
-    if unknown:
-        raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
-    nested = {"backbone": IBFPBackboneConfig, "loss": IBFPLossConfig, "online": OnlineConfig}
-    kwargs = {}
-    for key, value in d.items():
-        if cls is IBFPConfig and key in nested:
-            kwargs[key] = _from_dict(nested[key], value)
-        elif isinstance(value, list):
-            kwargs[key] = tuple(value)
-        else:
-            kwargs[key] = value
-    return cls(**kwargs)
+        return config_from_dict(IBFPConfig, d)
 
 
 def level_sizes(image_size: int) -> Tuple[int, int, int]:

@@ -45,6 +45,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .config import config_from_dict
+
 #: Object classes of the generated training data, in the order of the classification logits: the
 #: shapes the synthetic generator draws targets from (``fgsgt_ros.data.synth.SHAPES``; a test keeps
 #: the two equal). A checkpoint stores its own list.
@@ -124,10 +126,7 @@ class MMNetConfig:
 
     @staticmethod
     def from_dict(d: Dict[str, Any]) -> "MMNetConfig":
-        d = dict(d)
-        bb = {k: tuple(v) for k, v in dict(d.pop("backbone", {})).items()}
-        d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
-        return MMNetConfig(backbone=MMNetBackboneConfig(**bb), **d)
+        return config_from_dict(MMNetConfig, d)
 
 
 # ---------------------------------------------------------------------------------------------

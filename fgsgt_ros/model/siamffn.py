@@ -39,7 +39,7 @@ import torch.nn.functional as F
 
 from .backbone import ResNetBackbone
 from .config import PRESETS as _FGSGT_PRESETS
-from .config import BackboneConfig, FGPCBConfig, feature_size
+from .config import BackboneConfig, FGPCBConfig, config_from_dict, feature_size
 from .heads import MultiRPN, Neck, xcorr_depthwise
 from .points import score_map_to_crop
 from .siamese_base import SiameseNet
@@ -155,27 +155,7 @@ class SiamFFNConfig:
     @staticmethod
     def from_dict(d: Dict[str, Any]) -> "SiamFFNConfig":
         """Inverse of ``to_dict``; unknown keys raise ValueError."""
-        nested = {"backbone": BackboneConfig, "head": SiamFFNHeadConfig,
-                  "labels": PointLabelConfig, "loss": SiamFFNLossConfig}
-        return _from_dict(SiamFFNConfig, d, nested)
-
-
-def _from_dict(cls, d, nested):
-    if not isinstance(d, dict):
-        raise ValueError(f"expected a mapping for {cls.__name__}, got {type(d).__name__}")
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(d) - names
-    if unknown:
-        raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
-    kwargs = {}
-    for key, value in d.items():
-        if key in nested and cls is SiamFFNConfig:
-            kwargs[key] = _from_dict(nested[key], value, nested)
-        elif isinstance(value, list):
-            kwargs[key] = tuple(value)
-        else:
-            kwargs[key] = value
-    return cls(**kwargs)
+        return config_from_dict(SiamFFNConfig, d)
 
 
 # ---------------------------------------------------------------------------------------------

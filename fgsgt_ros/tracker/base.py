@@ -265,6 +265,14 @@ class NetworkTracker:
         if self.state != TrackState.IDLE:
             self._center, self._size = b[:2] + b[2:] / 2.0, b[2:].copy()
 
+    def _update_frame(self, image: np.ndarray) -> np.ndarray:
+        """The frame an ``update`` works on (8-bit, see ``as_uint8_image``); RuntimeError when
+        IDLE (``init`` first)."""
+        who = type(self).__name__
+        if self.state == TrackState.IDLE:
+            raise RuntimeError(f"{who}.update() called before init()")
+        return as_uint8_image(image, who)
+
     @staticmethod
     def _fill(image: np.ndarray):
         """Per-channel frame mean: what crops show outside the image."""

@@ -238,9 +238,7 @@ class SiameseTracker(NetworkTracker):
     @torch.no_grad()
     def update(self, image: np.ndarray) -> TrackResult:
         """Track one frame; raises RuntimeError when IDLE (call ``init`` first)."""
-        if self.state == TrackState.IDLE:
-            raise RuntimeError("SiameseTracker.update() called before init()")
-        image = as_uint8_image(image, "SiameseTracker")
+        image = self._update_frame(image)
         frame_h, frame_w = image.shape[:2]
         cfg, mc = self.cfg, self.model_cfg
         lost = self.state == TrackState.LOST

@@ -123,9 +123,7 @@ class SiamFCTracker(NetworkTracker):
     @torch.no_grad()
     def update(self, image: np.ndarray) -> TrackResult:
         """Track one frame; RuntimeError when IDLE (call ``init`` first)."""
-        if self.state == TrackState.IDLE:
-            raise RuntimeError("SiamFCTracker.update() called before init()")
-        image = as_uint8_image(image, "SiamFCTracker")
+        image = self._update_frame(image)
         frame_h, frame_w = image.shape[:2]
         cfg, fc, mc = self.cfg, self.fc, self.model_cfg
         lost = self.state == TrackState.LOST

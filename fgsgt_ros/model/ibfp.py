@@ -61,6 +61,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .config import config_from_dict
+from .loss import check_targets
 from .points import point_grid
 from .siamese_base import SiameseNet
 
@@ -532,12 +533,7 @@ class IBFPLoss(nn.Module):
         center, ltrb = outputs["center"], outputs["ltrb"]
         b, _, s, _ = center.shape
         need = {"center_label": (b, 1, s, s), "ltrb_target": (b, 4, s, s), "reg_mask": (b, 1, s, s)}
-        for key, shape in need.items():
-            if key not in targets:
-                raise KeyError(f"IBFPLoss: missing target {key!r}")
-            if tuple(targets[key].shape) != shape:
-                raise ValueError(f"IBFPLoss: target {key!r} has shape {tuple(targets[key].shape)}, "
-                                 f"expected {shape}")
+        check_targets("IBFPLoss", targets, need)
         lc = self.lc
         label = targets["center_label"].to(center.dtype)
         per_point, pos = focal_hinge_mse(center, label, lc.alpha, lc.gamma, lc.tau, lc.power)

@@ -23,6 +23,17 @@ from .anchors import anchor_grid
 from .config import ModelConfig
 
 
+def check_targets(who: str, targets, need) -> None:
+    """Every loss's input check: KeyError for a missing target, ValueError for a wrong shape
+    (``need``: {name: expected shape})."""
+    for key, shape in need.items():
+        if key not in targets:
+            raise KeyError(f"{who}: missing target {key!r}")
+        if tuple(targets[key].shape) != tuple(shape):
+            raise ValueError(f"{who}: target {key!r} has shape {tuple(targets[key].shape)}, "
+                             f"expected {tuple(shape)}")
+
+
 def select_cross_entropy(cls: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
     """0.5 * mean NLL over positive anchors + 0.5 * mean NLL over negative ones (-1 ignored)."""
     b = cls.shape[0]
@@ -94,12 +105,7 @@ class FGSGTLoss(nn.Module):
         need = {"label_cls": (b, n), "label_loc": (b, 4, n), "label_loc_weight": (b, n)}
         if self.lc.iou:
             need["target_box"] = (b, 4)
-        for key, shape in need.items():
-            if key not in targets:
-                raise KeyError(f"FGSGTLoss: missing target {key!r}")
-            if tuple(targets[key].shape) != shape:
-                raise ValueError(f"FGSGTLoss: target {key!r} has shape "
-                                 f"{tuple(targets[key].shape)}, expected {shape}")
+        check_targets("FGSGTLoss", targets, need)
         if self.lc.saliency != "none":
             sal = targets.get("saliency")
             if sal is None or sal.dim() != 4 or sal.shape[:2] != (b, 1):

@@ -26,7 +26,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .loss import select_cross_entropy
+from .loss import check_targets, select_cross_entropy
 from .points import iou_ltrb
 from .siamffn import SiamFFNConfig
 
@@ -56,12 +56,7 @@ class SiamFFNLoss(nn.Module):
         cls = outputs["cls"]
         b, n = cls.shape[0], cls.shape[-1] * cls.shape[-2]
         need = {"label_cls": (b, n), "label_ltrb": (b, 4, n)}
-        for key, shape in need.items():
-            if key not in targets:
-                raise KeyError(f"SiamFFNLoss: missing target {key!r}")
-            if tuple(targets[key].shape) != shape:
-                raise ValueError(f"SiamFFNLoss: target {key!r} has shape "
-                                 f"{tuple(targets[key].shape)}, expected {shape}")
+        check_targets("SiamFFNLoss", targets, need)
 
     def forward(self, outputs: Dict, targets: Dict) -> Dict[str, torch.Tensor]:
         self._check(outputs, targets)

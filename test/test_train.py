@@ -15,7 +15,7 @@ import torch
 from fgsgt_ros.data.sequence import read_plain_dataset
 from fgsgt_ros.data.synth import PRESETS as SYNTH, generate_dataset
 from fgsgt_ros.model.config import get_preset as model_preset
-from fgsgt_ros.training.config import get_preset as train_preset
+from fgsgt_ros.training.config import ALL_BACKBONE_LAYERS, get_preset as train_preset
 from fgsgt_ros.training.trainer import Trainer, lr_at
 
 REPO = Path(__file__).resolve().parents[1]
@@ -70,6 +70,31 @@ def test_resume_reproduces_the_uninterrupted_runs_next_loss(synth_root, tmp_path
     resumed.close()
     # epoch 2 also unfreezes the backbone (test preset): the phase switch is part of the resume
     assert resumed_losses == pytest.approx(full_losses[2:], rel=1e-5)
+
+
+def test_all_backbone_layers_trains_the_stem_and_the_pretrained_recipe_keeps_it(
+        synth_root, tmp_path):
+    """``ALL_BACKBONE_LAYERS`` trains conv1, bn1 and layer1 too (what a from-scratch backbone may
+    want); SiamRPN++'s recipe, meant for a pretrained backbone, keeps them fixed."""
+    seqs = read_plain_dataset(synth_root)
+
+    def changed_after_one_step(layers):
+        base = train_preset("siamrpnpp")
+        sched = dataclasses.replace(base.schedule, freeze_backbone_epochs=0, epochs=1,
+                                    **({"backbone_train_layers": layers} if layers else {}))
+        cfg = dataclasses.replace(base, schedule=sched, samples_per_epoch=2, batch_size=2,
+                                  num_workers=0)
+        tr = Trainer(small_model(), cfg, seqs, tmp_path / str(layers), device="cpu",
+                     progress=False)
+        before = {n: p.detach().clone() for n, p in tr.model.backbone.named_parameters()}
+        tr.train()
+        tr.close()
+        return {n.split(".")[0] for n, p in tr.model.backbone.named_parameters()
+                if not torch.equal(before[n], p.detach())}
+
+    assert {"conv1", "bn1", "layer1", "layer4"} <= changed_after_one_step(ALL_BACKBONE_LAYERS)
+    kept = changed_after_one_step(None)
+    assert "layer4" in kept and not kept & {"conv1", "bn1", "layer1"}
 
 
 def test_tiny_training_lowers_every_loss_term(synth_root, tmp_path):

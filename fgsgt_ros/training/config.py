@@ -7,7 +7,9 @@
   10, warm-up 5 epochs 0.001 -> 0.005, log-decay to 0.0005, backbone frozen for 10 epochs then
   layer2-4 at 0.1x, batch 28 per GPU). Meant for a pretrained backbone on GPUs.
 - ``cpu_tiny``: what trains the shipped tiny models on a 2-core CPU from scratch: no pretrained
-  backbone exists here, so nothing is frozen and every layer trains at the full rate; a short
+  backbone exists here, so nothing is frozen and layer2-4 train at the full rate (the stem and
+  layer1 keep their random initialisation: training them too, ``ALL_BACKBONE_LAYERS``, was
+  measured and did not pay, docs/MODEL_CARD.md); a short
   warm-up; small batches of small crops.
 - ``test``: a few tiny iterations for the test suite.
 """
@@ -19,6 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Tuple
 
 from fgsgt_ros.data.samples import AugmentConfig, SampleConfig
+
+
+#: ``backbone_train_layers`` value that trains the whole backbone, stem (conv1, bn1) and layer1 too
+ALL_BACKBONE_LAYERS: Tuple[str, ...] = ("*",)
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,8 @@ class ScheduleConfig:
     grad_clip: float = 10.0
     #: epochs with the backbone frozen (requires_grad off, BatchNorm in eval mode)
     freeze_backbone_epochs: int = 10
-    #: backbone sub-modules trained after the frozen phase, at ``backbone_lr_mult`` x lr
+    #: backbone sub-modules trained after the frozen phase, at ``backbone_lr_mult`` x lr;
+    #: ``ALL_BACKBONE_LAYERS`` trains every one (a from-scratch backbone has no good stem to keep)
     backbone_train_layers: Tuple[str, ...] = ("layer2", "layer3", "layer4", "fusion")
     backbone_lr_mult: float = 0.1
 

@@ -151,10 +151,12 @@ class Trainer:
             for p in backbone.parameters():
                 p.requires_grad_(False)
             if not frozen:
-                for name in sched.backbone_train_layers:
-                    sub = getattr(backbone, name, None)
-                    if sub is None:
-                        continue
+                if "*" in sched.backbone_train_layers:
+                    subs = [backbone]
+                else:
+                    subs = [getattr(backbone, n) for n in sched.backbone_train_layers
+                            if getattr(backbone, n, None) is not None]
+                for sub in subs:
                     for p in sub.parameters():
                         p.requires_grad_(True)
                         backbone_params.append(p)

@@ -248,7 +248,7 @@ class NetworkTracker:
 
     def mark_lost(self) -> None:
         """Declare the target lost now (e.g. an external occlusion cue): the next ``update``
-        searches the enlarged region and moves the box only at ``recover_threshold``. Also how
+        searches the enlarged region and moves the box only at the re-acquisition level. Also how
         ``fgsgt calibrate`` measures the scores of re-acquisition searches. No-op when IDLE."""
         self._monitor.force_lost()
 

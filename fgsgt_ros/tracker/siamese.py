@@ -32,7 +32,8 @@ in its pixel-index convention.
 States (``TrackerConfig`` documents the thresholds): IDLE until ``init``; TRACKING; LOST after
 ``lost_frames`` weak frames. Re-acquisition while LOST: the network input stays ``instance_size``,
 so the search context s_x is enlarged by ``reacquire_scale`` instead (coarser resolution, larger
-area); the box stays where it was until a score reaches ``recover_threshold``. ``init`` may be
+area); the box stays where it was until a score reaches the re-acquisition level (``LostMonitor``:
+``recover_threshold``, or lower relative to the target's own scores). ``init`` may be
 called again at any time with a new box; an invalid box raises ``InvalidBoxError`` and keeps the
 previous target and state.
 
@@ -268,7 +269,8 @@ class SiameseTracker(NetworkTracker):
         best_score = float(score[best])
 
         region = np.array([self._center[0] - s_x / 2, self._center[1] - s_x / 2, s_x, s_x])
-        if not lost or best_score >= cfg.recover_threshold:
+        # while LOST the box moves only where the monitor would re-acquire (the same level)
+        if not lost or best_score >= self._monitor.levels()[1]:
             bbox = pred[best] / scale
             lr = penalty[best] * score[best] * cfg.lr
             center = self._center + bbox[:2]

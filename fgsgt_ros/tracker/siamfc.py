@@ -19,8 +19,8 @@ process):
 Score, states and LOST logic are those of every tracker here (``base.LostMonitor``, ``TrackResult``,
 ``validate_box``, ``as_uint8_image``; thresholds from ``TrackerConfig``): the frame's score is
 sigmoid of the highest raw logit of the winning scale. While LOST the search context is enlarged by
-``reacquire_scale``, the window weakened to ``lost_window_influence`` and the box moves only at
-``recover_threshold``. The tracker takes 8-bit frames (the caller's AGC, e.g.
+``reacquire_scale``, the window weakened to ``lost_window_influence`` and the box moves only at the
+re-acquisition level (``LostMonitor.levels``). The tracker takes 8-bit frames (the caller's AGC, e.g.
 ``fgsgt_ros.tracker.thermal.ThermalPreprocessor`` or the tracking session); ``saliency`` is the
 sigmoid score map of the winning scale over the part of the search crop it covers.
 """
@@ -159,7 +159,8 @@ class SiamFCTracker(NetworkTracker):
         py, px = np.unravel_index(int(np.argmax(r)), r.shape)
         s_best = s_x * scales[best]
         region = np.array([self._center[0] - s_best / 2, self._center[1] - s_best / 2, s_best, s_best])
-        if not lost or best_score >= cfg.recover_threshold:
+        # while LOST the box moves only where the monitor would re-acquire (the same level)
+        if not lost or best_score >= self._monitor.levels()[1]:
             disp = (np.array([px, py], dtype=np.float64) - (up - 1) / 2.0) \
                 * mc.stride / fc.response_upsample * s_best / mc.instance_size
             center = self._center + disp

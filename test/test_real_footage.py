@@ -1,4 +1,5 @@
-"""The shipped model keeps a small real thermal target (what issue 9's work bought).
+"""The shipped model keeps a small real thermal target (what issue 9's work bought), and says
+TRACKING while it does (issue 10's LOST rule).
 
 A 13-19 x 6-13 px drone over a tree line in real 8-bit infrared display video (tir_real_dev
 ``antiuav_metric04``, 640x512, burnt-in overlay), its first 100 frames through the same
@@ -45,3 +46,33 @@ def test_shipped_model_follows_a_small_real_drone(clip):
     followed = float((ious > 0.2).mean())
     assert followed >= FOLLOWED_SHARE_FLOOR, (
         f"IoU > 0.2 on only {followed:.0%} of the frames; per frame: {np.round(ious, 2)}")
+
+
+LOST_CLIP = "smallanimal_tree_ftc"
+WRONG_LOST_CEILING = 0.10  # share of frames with the own box on the target reported LOST
+
+
+def test_shipped_model_does_not_report_a_real_target_it_is_on_as_lost(real_data_dir):
+    """A 5-16 px animal in a tree, in view on every frame of a real Lepton clip (raw 16-bit). The
+    shipped tracker stays on it (own box IoU about 0.8) while its score sinks from about 0.93 to
+    0.66. With LOST thresholds calibrated on the clips the model was fine-tuned on (0.767 absolute,
+    0.977 relative) it reported LOST on 86 % of those frames and, searching in LOST mode, never
+    re-acquired; with thresholds calibrated on generated held-out data: 0 %."""
+    from fgsgt_ros.tracker.session import TrackingSession
+
+    path = real_data_dir / LOST_CLIP
+    if not path.is_dir():
+        pytest.skip(f"{path} not found")
+    seq = read_plain_sequence(path)
+    session = TrackingSession("fgsgt")
+    session.init(seq.frame(0), seq.groundtruth[0])
+    on_target = lost_on_target = 0
+    for i in range(1, len(seq)):
+        r = session.step(seq.frame(i))
+        if float(iou_xywh(r.box[None], seq.groundtruth[i][None])[0]) > 0.3:
+            on_target += 1
+            lost_on_target += r.state == "LOST"
+    assert on_target >= 0.5 * (len(seq) - 1), f"own box on the target on only {on_target} frames"
+    share = lost_on_target / on_target
+    assert share <= WRONG_LOST_CEILING, (
+        f"LOST on {share:.0%} of the {on_target} frames with the box on the visible target")

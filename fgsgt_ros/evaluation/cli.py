@@ -126,11 +126,14 @@ def _register_calibrate(subparsers) -> None:
                     "balanced accuracy) and tracker.recover_threshold (mostly on target above it), "
                     "print them with the score distributions, and with --write store them in the "
                     "checkpoint (build_tracker and the ROS node then use them as defaults). "
-                    "Data: generated sequences (default) or --dataset; never the real dev clip.")
+                    "Data: generated sequences (default) or --dataset; never the real dev clips, "
+                    "and never clips the model was trained or fine-tuned on (it scores them higher "
+                    "and tighter than new footage, so the thresholds come out too high).")
     p.add_argument("checkpoint", nargs="?", default="fgsgt",
                    help="'fgsgt' (shipped model, default), a checkpoint path or PRESET:PATH")
     p.add_argument("--dataset", type=Path, default=None,
-                   help="labelled dataset folder with absent frames instead of generated data")
+                   help="labelled dataset folder with absent frames instead of generated data; "
+                   "not one the model was trained on")
     p.add_argument("--preset", default=d.synth_preset, help="synth preset of the generated data "
                    f"(default: {d.synth_preset})")
     p.add_argument("--sequences", type=int, default=d.sequences,

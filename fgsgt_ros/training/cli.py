@@ -114,7 +114,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             trainer.resume(Path(resume))
         except ValueError as exc:
-            raise UserError(str(exc)) from None
+            raise UserError(f"cannot resume from {resume}: {exc} (resume with the --preset, "
+                            f"--schedule and flags the run started with: {args.out}/"
+                            "train_config.json records them)") from None
         if trainer.dist.is_main:
             print(f"resumed from {resume} at epoch {trainer.epoch}, step {trainer.global_step}")
     if trainer.dist.is_main:

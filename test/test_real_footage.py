@@ -2,12 +2,13 @@
 TRACKING while it does (issue 10's LOST rule).
 
 A 13-19 x 6-13 px drone over a tree line in real 8-bit infrared display video (tir_real_dev
-``antiuav_metric04``, 640x512, burnt-in overlay), its first 100 frames through the same
+``antiuav_metric04``, 640x512, burnt-in overlay), all 300 frames through the same
 ``TrackingSession`` the node runs, scored on what the node publishes (no box while LOST).
-Measured with the shipped default (docs/MODEL_CARD.md): mean IoU 0.56, IoU > 0.2 on every frame.
-The previous shipped model (generated data only, a fixed 10 px minimum box) lost the drone after
-about 20 frames: mean IoU 0.10, IoU > 0.2 on 21 % of the frames. The floors sit far below the
-measured figures and far above the previous model's.
+Measured with the shipped default (docs/MODEL_CARD.md): mean IoU 0.48, IoU > 0.2 on 81 % of the
+frames (it loses the drone around frames 20-60 and takes it back). The model shipped before
+issue 9 (generated data only, a fixed 10 px minimum box) lost the drone after about 20 frames for
+good: mean IoU 0.03, IoU > 0.2 on 7 % of the frames. The floors sit far below the measured
+figures and far above that model's.
 """
 
 from __future__ import annotations
@@ -19,9 +20,8 @@ from fgsgt_ros.boxes import iou_xywh
 from fgsgt_ros.data.sequence import read_plain_sequence
 
 CLIP = "antiuav_metric04"
-FRAMES = 100
-MEAN_IOU_FLOOR = 0.35
-FOLLOWED_SHARE_FLOOR = 0.8  # share of frames with IoU > 0.2
+MEAN_IOU_FLOOR = 0.30
+FOLLOWED_SHARE_FLOOR = 0.5  # share of frames with IoU > 0.2
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +38,11 @@ def test_shipped_model_follows_a_small_real_drone(clip):
     session = TrackingSession("fgsgt")
     session.init(clip.frame(0), clip.groundtruth[0])
     ious = []
-    for i in range(1, FRAMES):
+    for i in range(1, len(clip)):
         box = session.step(clip.frame(i)).published
         ious.append(0.0 if box is None else float(iou_xywh(box[None], clip.groundtruth[i][None])[0]))
     ious = np.asarray(ious)
-    assert ious.mean() >= MEAN_IOU_FLOOR, f"mean IoU {ious.mean():.3f} over {FRAMES} frames"
+    assert ious.mean() >= MEAN_IOU_FLOOR, f"mean IoU {ious.mean():.3f} over {len(ious)} frames"
     followed = float((ious > 0.2).mean())
     assert followed >= FOLLOWED_SHARE_FLOOR, (
         f"IoU > 0.2 on only {followed:.0%} of the frames; per frame: {np.round(ious, 2)}")
@@ -54,10 +54,11 @@ WRONG_LOST_CEILING = 0.10  # share of frames with the own box on the target repo
 
 def test_shipped_model_does_not_report_a_real_target_it_is_on_as_lost(real_data_dir):
     """A 5-16 px animal in a tree, in view on every frame of a real Lepton clip (raw 16-bit). The
-    shipped tracker stays on it (own box IoU about 0.8) while its score sinks from about 0.93 to
-    0.66. With LOST thresholds calibrated on the clips the model was fine-tuned on (0.767 absolute,
-    0.977 relative) it reported LOST on 86 % of those frames and, searching in LOST mode, never
-    re-acquired; with thresholds calibrated on generated held-out data: 0 %."""
+    network's score can sink far while the box stays on it (the previous weights: 0.93 -> 0.66 at
+    IoU 0.8). With LOST thresholds calibrated on the clips the model was fine-tuned on (0.767
+    absolute, 0.977 relative) those weights reported LOST on 86 % of the frames with the box on
+    the animal and, searching in LOST mode, never re-acquired; with thresholds calibrated on
+    generated held-out data: 0 % (the shipped weights: 0 % too)."""
     from fgsgt_ros.tracker.session import TrackingSession
 
     path = real_data_dir / LOST_CLIP

@@ -9,8 +9,11 @@
 - ``cpu_tiny``: what trains the shipped tiny models on a 2-core CPU from scratch: no pretrained
   backbone exists here, so nothing is frozen and layer2-4 train at the full rate (the stem and
   layer1 keep their random initialisation: training them too, ``ALL_BACKBONE_LAYERS``, was
-  measured and did not pay, docs/MODEL_CARD.md); a short
+  measured alone and did not pay, docs/MODEL_CARD.md); a short
   warm-up; small batches of small crops.
+- ``cpu_tiny_long``: stage 1 of the shipped fgsgt_tiny: ``cpu_tiny`` for 24 epochs with the
+  whole backbone trained (``ALL_BACKBONE_LAYERS``).
+- ``cpu_tiny_finetune``: stage 2 of every shipped tiny model (lower peak rate, 4 epochs).
 - ``test``: a few tiny iterations for the test suite.
 """
 
@@ -98,6 +101,14 @@ PRESETS: Dict[str, TrainConfig] = {
         name="cpu_tiny",
         schedule=ScheduleConfig(epochs=6, warmup_epochs=0.3, warmup_start_lr=0.002, base_lr=0.01,
                                 end_lr=0.001, freeze_backbone_epochs=0, backbone_lr_mult=1.0),
+        batch_size=16, samples_per_epoch=1920, num_workers=0, threads=1, log_every=10),
+    # First stage of the shipped fgsgt_tiny since issue 9's second round (docs/MODEL_CARD.md):
+    # cpu_tiny for twice the epochs with the whole backbone trained (the stem and layer1 too).
+    "cpu_tiny_long": TrainConfig(
+        name="cpu_tiny_long",
+        schedule=ScheduleConfig(epochs=24, warmup_epochs=0.3, warmup_start_lr=0.002, base_lr=0.01,
+                                end_lr=0.001, freeze_backbone_epochs=0, backbone_lr_mult=1.0,
+                                backbone_train_layers=ALL_BACKBONE_LAYERS),
         batch_size=16, samples_per_epoch=1920, num_workers=0, threads=1, log_every=10),
     # Second stage of the shipped tiny models (docs/MODEL_CARD.md): fine-tune a cpu_tiny model on
     # generated + real clips at a lower peak rate (--init-weights the first stage's weights).

@@ -289,6 +289,24 @@ def _render_sprite(obj: _Object, i: int) -> Tuple[int, int, np.ndarray, np.ndarr
     return x0, y0, a, t * obj.contrast
 
 
+def _blend(frame, vis, fy, fx, alpha, value, is_target: bool) -> None:
+    """Alpha-blend one layer's radiance into ``frame[fy, fx]``; a target layer marks the pixels it
+    covers (alpha > 0.5) as visible, an occluder layer hides them."""
+    frame[fy, fx] = frame[fy, fx] * (1 - alpha) + alpha * value
+    if is_target:
+        vis[fy, fx] |= alpha > 0.5
+    else:
+        vis[fy, fx] &= ~(alpha > 0.5)
+
+
+def _visible_box(vis: np.ndarray, min_pixels: float):
+    """Tight [x, y, w, h] of the visible target pixels, or None when fewer than ``min_pixels``."""
+    ys, xs = np.nonzero(vis)
+    if not len(xs) or len(xs) < min_pixels:
+        return None
+    return [xs.min(), ys.min(), xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min()]
+
+
 def _paste(canvas: np.ndarray, x0: int, y0: int, patch: np.ndarray) -> Optional[Tuple[slice, slice, slice, slice]]:
     """Slices (frame rows, frame cols, patch rows, patch cols) of a patch's overlap with canvas."""
     H, W = canvas.shape[:2]
@@ -522,17 +540,12 @@ def generate_sequence(cfg: SynthConfig, n_frames: int, seed: int, index: int = 0
             if sl is None:
                 continue
             fy, fx, py, px = sl
-            aa = a[py, px]
-            frame[fy, fx] = frame[fy, fx] * (1 - aa) + aa * (local_level + val[py, px])
-            if kind == "t":
-                vis[fy, fx] |= aa > 0.5
-            else:
-                vis[fy, fx] &= ~(aa > 0.5)
+            _blend(frame, vis, fy, fx, a[py, px], local_level + val[py, px], kind == "t")
         if i == 0:
             full_area = t_area
-        ys, xs = np.nonzero(vis)
-        if len(xs) and len(xs) >= cfg.min_visible_fraction * max(1, t_area):
-            boxes[i] = [xs.min(), ys.min(), xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min()]
+        box = _visible_box(vis, cfg.min_visible_fraction * max(1, t_area))
+        if box is not None:
+            boxes[i] = box
         frame = sensor.apply(frame, i)
         frames.append(np.clip(np.round(frame), 0, MAX_COUNT).astype(np.uint16))
 
@@ -1626,18 +1639,12 @@ def _generate_rich(cfg: SynthConfig, n: int, seed: int, index: int, render_targe
             if sl is None:
                 continue
             fy_, fx_, py, px = sl
-            aa = a[py, px]
-            val = actor.value(e)[py, px]
-            frame[fy_, fx_] = frame[fy_, fx_] * (1 - aa) + aa * val
-            if kind == "t":
-                vis[fy_, fx_] |= aa > 0.5
-            else:
-                vis[fy_, fx_] &= ~(aa > 0.5)
+            _blend(frame, vis, fy_, fx_, a[py, px], actor.value(e)[py, px], kind == "t")
         if i == 0:
             full_area = t_area
-        ys, xs = np.nonzero(vis)
-        if len(xs) and len(xs) >= cfg.min_visible_fraction * max(1, t_area):
-            boxes[i] = [xs.min(), ys.min(), xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min()]
+        box = _visible_box(vis, cfg.min_visible_fraction * max(1, t_area))
+        if box is not None:
+            boxes[i] = box
         frame = sensor.apply(frame, i)
         if camera is not None:
             frames.append(camera.apply(frame, i))

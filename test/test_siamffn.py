@@ -273,21 +273,7 @@ def test_onnx_export_matches_torch(name, tmp_path):
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
 
-    class Template(torch.nn.Module):
-        def __init__(self, net):
-            super().__init__()
-            self.net = net
-
-        def forward(self, z):
-            return tuple(self.net.template_kernels(z))
-
-    class Track(torch.nn.Module):
-        def __init__(self, net):
-            super().__init__()
-            self.net = net
-
-        def forward(self, x, *kernels):
-            return tuple(self.net.track_with_kernels(x, *kernels))
+    from fgsgt_ros.model.export import export_onnx
 
     cfg = get_preset(name)
     torch.manual_seed(0)
@@ -305,14 +291,11 @@ def test_onnx_export_matches_torch(name, tmp_path):
         ref = net.track_with_kernels(x, *kernels)
     knames = [f"k{i}" for i in range(len(kernels))]
     outs = list(family_of(cfg).outputs)
-    torch.onnx.export(Template(net), (z,), str(tmp_path / "t.onnx"), opset_version=17,
-                      input_names=["z"], output_names=knames, dynamo=False)
-    torch.onnx.export(Track(net), (x, *kernels), str(tmp_path / "x.onnx"), opset_version=17,
-                      input_names=["x"] + knames, output_names=outs, dynamo=False)
+    track_path, template_path = export_onnx(net, tmp_path / "m.onnx")  # what users export
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1
-    st = ort.InferenceSession(str(tmp_path / "t.onnx"), so, providers=["CPUExecutionProvider"])
-    sx = ort.InferenceSession(str(tmp_path / "x.onnx"), so, providers=["CPUExecutionProvider"])
+    st = ort.InferenceSession(str(template_path), so, providers=["CPUExecutionProvider"])
+    sx = ort.InferenceSession(str(track_path), so, providers=["CPUExecutionProvider"])
     k_ort = st.run(None, {"z": z.numpy()})
     for a, b in zip(k_ort, kernels):
         assert np.abs(a - b.numpy()).max() < 1e-3 * max(1.0, float(b.abs().max()))

@@ -119,6 +119,26 @@ def test_lost_after_k_weak_frames_and_reacquired_in_the_enlarged_region():
     assert float(iou_xywh(results[-1].box, new_box)) > 0.6
 
 
+def test_a_target_reacquired_at_the_relative_level_gets_its_box_moved_too():
+    """With the score-history rule the LostMonitor may re-acquire below the absolute
+    recover_threshold (here 1.0, which no score reaches); the box must follow the state: a LOST
+    tracker that reports TRACKING again is on the re-found target, not where it was lost."""
+    t = _tracker(lost_frames=4, lost_threshold=1.0, recover_threshold=1.0, lost_relative=0.5,
+                 recover_relative=0.5)
+    box = (60, 60, 20, 20)
+    t.init(scene(240, 200, box), box)
+    for i in range(3):
+        assert t.update(scene(240, 200, box, seed=i)).state == TrackState.TRACKING
+    for i in range(8):
+        r = t.update(scene(240, 200, None, seed=10 + i))
+    assert r.state == TrackState.LOST
+    new_box = (115, 60, 20, 20)  # inside the enlarged LOST search only (see the test above)
+    r = t.update(scene(240, 200, new_box, seed=30))
+    # the frame that re-acquires: TRACKING, and its box already on the target
+    assert r.state == TrackState.TRACKING and r.score < 1.0
+    assert float(iou_xywh(r.box, new_box)) > 0.6
+
+
 def test_mark_lost_searches_the_enlarged_region_and_relocate_moves_the_search():
     """External cues: mark_lost() makes the next update a LOST-mode search (re-acquiring the
     target when it scores >= recover_threshold); relocate() moves the search, no new template."""

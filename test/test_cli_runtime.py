@@ -284,3 +284,20 @@ def test_one_default_for_cpu_threads():
     except ImportError:  # rclpy-free import failed: params needs ROS here
         return
     assert NodeConfig().num_threads == DEFAULT_NUM_THREADS
+
+
+def test_train_resume_with_other_settings_says_what_must_match(tmp_path, fgsgt):
+    """A run resumed with another schedule (its optimiser groups differ) is refused with a message
+    that names the fix, not torch's bare "parameter group" error."""
+    from fgsgt_ros.data.synth import PRESETS, generate_dataset
+
+    generate_dataset(tmp_path / "data", PRESETS["tiny"], n_sequences=2, n_frames=8, seed=5,
+                     progress=False)
+    common = ["train", "--preset", "fgsgt_tiny", "--data", tmp_path / "data", "--format", "plain",
+              "--out", tmp_path / "run", "--samples-per-epoch", "2", "--batch-size", "2",
+              "--workers", "0", "--device", "cpu"]
+    first = fgsgt(*common, "--schedule", "cpu_tiny_long", "--epochs", "1")  # whole backbone
+    assert first.returncode == 0, first.stderr
+    again = fgsgt(*common, "--schedule", "cpu_tiny", "--epochs", "2", "--resume", "auto")
+    assert again.returncode != 0
+    assert "cannot resume" in again.stderr and "train_config.json" in again.stderr

@@ -200,7 +200,32 @@ class LostMonitor:
         return self.state
 
 
-class NetworkTracker:
+class MonitoredTracker:
+    """What every tracker here shares, network or OpenCV peer: its ``TrackerConfig`` and the
+    TRACKING/LOST bookkeeping (``LostMonitor``) behind ``state``, ``set_config`` and ``reset``."""
+
+    def __init__(self, tracker_cfg=None) -> None:
+        from fgsgt_ros.tracker.config import TrackerConfig
+
+        self.cfg = tracker_cfg or TrackerConfig()
+        self._monitor = LostMonitor(self.cfg)
+
+    @property
+    def state(self) -> TrackState:
+        return self._monitor.state
+
+    def reset(self) -> None:
+        """Forget the target (state IDLE)."""
+        self._monitor.stop()
+
+    def set_config(self, cfg) -> None:
+        """Use ``cfg`` from the next ``update`` on, keeping the target, its template and its state
+        (runtime tuning, e.g. the node's tracker.* parameters): every setting is read per frame."""
+        self.cfg = cfg
+        self._monitor.retune(cfg)
+
+
+class NetworkTracker(MonitoredTracker):
     """What every network tracker shares (``SiameseTracker``, ``SiamFCTracker``): the model on its
     device in eval mode, the target's centre and size, the TRACKING/LOST bookkeeping
     (``LostMonitor``) and the state API (``state``, ``box``, ``reset``, ``set_config``,
@@ -212,22 +237,15 @@ class NetworkTracker:
                  name: Optional[str] = None) -> None:
         import torch  # local: the OpenCV peers use this module without a network
 
-        from fgsgt_ros.tracker.config import TrackerConfig
-
-        self.cfg = tracker_cfg or TrackerConfig()
+        super().__init__(tracker_cfg)
         self.model_cfg = model_cfg
         self.device = torch.device(device)
         self.model = model.to(self.device) if hasattr(model, "to") else model
         if hasattr(self.model, "eval"):
             self.model.eval()
         self.name = name or getattr(model_cfg, "name", self.default_name)
-        self._monitor = LostMonitor(self.cfg)
         self._center = np.zeros(2)
         self._size = np.zeros(2)
-
-    @property
-    def state(self) -> TrackState:
-        return self._monitor.state
 
     @property
     def box(self) -> Optional[np.ndarray]:
@@ -235,16 +253,6 @@ class NetworkTracker:
         if self.state == TrackState.IDLE:
             return None
         return np.concatenate([self._center - self._size / 2.0, self._size])
-
-    def reset(self) -> None:
-        """Forget the target (state IDLE)."""
-        self._monitor.stop()
-
-    def set_config(self, cfg) -> None:
-        """Use ``cfg`` from the next ``update`` on, keeping the target, its template and its state
-        (runtime tuning, e.g. the node's tracker.* parameters): every setting is read per frame."""
-        self.cfg = cfg
-        self._monitor.retune(cfg)
 
     def mark_lost(self) -> None:
         """Declare the target lost now (e.g. an external occlusion cue): the next ``update``

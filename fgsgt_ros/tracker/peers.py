@@ -23,7 +23,7 @@ from typing import Callable, Dict, Optional
 import cv2
 import numpy as np
 
-from fgsgt_ros.tracker.base import (LostMonitor, TrackResult, TrackState, as_uint8_image,
+from fgsgt_ros.tracker.base import (MonitoredTracker, TrackResult, TrackState, as_uint8_image,
                                     validate_box)
 from fgsgt_ros.tracker.config import TrackerConfig
 
@@ -51,7 +51,7 @@ def available_peers() -> Dict[str, bool]:
     return {k: v is not None for k, v in _factories().items()}
 
 
-class OpenCVTracker:
+class OpenCVTracker(MonitoredTracker):
     """One OpenCV tracker ("csrt", "kcf" or "mosse") with the project's tracker interface."""
 
     def __init__(self, kind: str, tracker_cfg: Optional[TrackerConfig] = None) -> None:
@@ -65,14 +65,9 @@ class OpenCVTracker:
         self.kind = kind
         self.name = kind
         self._factory = factories[kind]
-        self.cfg = tracker_cfg or TrackerConfig()
-        self._monitor = LostMonitor(self.cfg)
+        super().__init__(tracker_cfg)
         self._tracker = None
         self._box = np.zeros(4)
-
-    @property
-    def state(self) -> TrackState:
-        return self._monitor.state
 
     @property
     def box(self) -> Optional[np.ndarray]:
@@ -80,12 +75,7 @@ class OpenCVTracker:
 
     def reset(self) -> None:
         self._tracker = None
-        self._monitor.stop()
-
-    def set_config(self, cfg: TrackerConfig) -> None:
-        """Use ``cfg`` (its LOST fields) from the next ``update`` on, keeping the target."""
-        self.cfg = cfg
-        self._monitor.retune(cfg)
+        super().reset()
 
     @staticmethod
     def _bgr(image: np.ndarray) -> np.ndarray:

@@ -27,20 +27,25 @@ def _frames():
 
 
 def _receive(ctx, ros_process, argv, topic="image", compressed=False, expect=N, timeout=60):
-    """Run the player with ``argv`` and collect what it publishes (best-effort subscriber)."""
+    """Run the player with ``argv`` and collect what it publishes. Reliable on both ends: these
+    tests count every frame, and best-effort delivery (the player's default, sensor-data QoS)
+    may drop one on a loaded machine (seen: 5 of 6 frames during a full test run)."""
     from rclpy.executors import SingleThreadedExecutor
-    from rclpy.qos import qos_profile_sensor_data
+    from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import CompressedImage, Image
 
     node = __import__("rclpy").create_node("player_probe", context=ctx)
     got = []
     node.create_subscription(CompressedImage if compressed else Image, topic,
-                             lambda m: got.append((time.time_ns(), m)), qos_profile_sensor_data)
+                             lambda m: got.append((time.time_ns(), m)),
+                             QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=max(expect, 1),
+                                        reliability=ReliabilityPolicy.RELIABLE))
     ex = SingleThreadedExecutor(context=ctx)
     ex.add_node(node)
     th = threading.Thread(target=ex.spin, daemon=True)
     th.start()
-    player = ros_process([sys.executable, "-m", "fgsgt_ros.ros.player", *argv], name="player")
+    player = ros_process([sys.executable, "-m", "fgsgt_ros.ros.player", *argv, "--reliable"],
+                         name="player")
     end = time.monotonic() + timeout
     while len(got) < expect and time.monotonic() < end and (player.alive() or len(got) < expect):
         if not player.alive() and len(got) < expect:

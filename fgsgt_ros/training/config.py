@@ -95,28 +95,25 @@ def _tuples(d: Dict[str, Any]) -> Dict[str, Any]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
 
 
+def _cpu_tiny(name: str, **schedule) -> TrainConfig:
+    """The shipped tiny models' CPU recipe family: small batches of small crops, one thread, no
+    frozen backbone (nothing here is pretrained); ``schedule`` overrides cpu_tiny's schedule."""
+    base = dict(epochs=6, warmup_epochs=0.3, warmup_start_lr=0.002, base_lr=0.01, end_lr=0.001,
+                freeze_backbone_epochs=0, backbone_lr_mult=1.0)
+    return TrainConfig(name=name, schedule=ScheduleConfig(**{**base, **schedule}), batch_size=16,
+                       samples_per_epoch=1920, num_workers=0, threads=1, log_every=10)
+
+
 PRESETS: Dict[str, TrainConfig] = {
     "siamrpnpp": TrainConfig(),
-    "cpu_tiny": TrainConfig(
-        name="cpu_tiny",
-        schedule=ScheduleConfig(epochs=6, warmup_epochs=0.3, warmup_start_lr=0.002, base_lr=0.01,
-                                end_lr=0.001, freeze_backbone_epochs=0, backbone_lr_mult=1.0),
-        batch_size=16, samples_per_epoch=1920, num_workers=0, threads=1, log_every=10),
+    "cpu_tiny": _cpu_tiny("cpu_tiny"),
     # First stage of the shipped fgsgt_tiny since issue 9's second round (docs/MODEL_CARD.md):
-    # cpu_tiny for twice the epochs with the whole backbone trained (the stem and layer1 too).
-    "cpu_tiny_long": TrainConfig(
-        name="cpu_tiny_long",
-        schedule=ScheduleConfig(epochs=24, warmup_epochs=0.3, warmup_start_lr=0.002, base_lr=0.01,
-                                end_lr=0.001, freeze_backbone_epochs=0, backbone_lr_mult=1.0,
-                                backbone_train_layers=ALL_BACKBONE_LAYERS),
-        batch_size=16, samples_per_epoch=1920, num_workers=0, threads=1, log_every=10),
+    # cpu_tiny for four times the preset's epochs with the whole backbone trained.
+    "cpu_tiny_long": _cpu_tiny("cpu_tiny_long", epochs=24,
+                               backbone_train_layers=ALL_BACKBONE_LAYERS),
     # Second stage of the shipped tiny models (docs/MODEL_CARD.md): fine-tune a cpu_tiny model on
     # generated + real clips at a lower peak rate (--init-weights the first stage's weights).
-    "cpu_tiny_finetune": TrainConfig(
-        name="cpu_tiny_finetune",
-        schedule=ScheduleConfig(epochs=4, warmup_epochs=0.3, warmup_start_lr=0.002, base_lr=0.004,
-                                end_lr=0.001, freeze_backbone_epochs=0, backbone_lr_mult=1.0),
-        batch_size=16, samples_per_epoch=1920, num_workers=0, threads=1, log_every=10),
+    "cpu_tiny_finetune": _cpu_tiny("cpu_tiny_finetune", epochs=4, base_lr=0.004),
     "test": TrainConfig(
         name="test",
         schedule=ScheduleConfig(epochs=2, warmup_epochs=0.5, warmup_start_lr=0.002, base_lr=0.01,

@@ -153,9 +153,12 @@ def run(args) -> int:
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = env["ROS_AUTOMATIC_DISCOVERY_RANGE"]
     print(f"[2/4] starting the tracker node (ROS domain {domain}, localhost only) ...", flush=True)
     # one network thread: node, player and this recorder share a small CPU
+    # Reliable input: a best-effort first frame sent while discovery is still settling can be
+    # lost, and init_target then finds no frame with that stamp (seen once in CI).
     node = start_node({"checkpoint": args.checkpoint, "device": args.device,
                        "frame_buffer_size": 120, "num_threads": args.threads,
-                       "runtime": args.runtime}, env, log_path=out / "node.log")
+                       "runtime": args.runtime, "qos_reliability": "reliable"}, env,
+                      log_path=out / "node.log")
     client = None
     player = None
     stamps_path = out / "stamps.csv"
@@ -173,7 +176,8 @@ def run(args) -> int:
         player_log = open(out / "player.log", "w")
         player = subprocess.Popen(
             [sys.executable, "-m", "fgsgt_ros.ros.player", str(source), "--rate", str(args.rate),
-             "--stamps-out", str(stamps_path), "--hold-first", "2.0", "--frame-id", "thermal"],
+             "--stamps-out", str(stamps_path), "--hold-first", "2.0", "--frame-id", "thermal",
+             "--reliable"],
             env=env, stdout=player_log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         player_log.close()
 
@@ -189,6 +193,11 @@ def run(args) -> int:
         from builtin_interfaces.msg import Time
 
         s0 = stamps[0]
+        # the player has sent frame 1; the node holds it once it published a status for it
+        if not client.wait_for(lambda: any(_stamp_ns(m.msg.header) == s0
+                                           for m in client.messages("status")), 30):
+            raise DemoError(f"the tracker node did not receive the first frame within 30 s: "
+                            f"{_last_log_line(node.log())} (log: {out / 'node.log'})")
         response = client.init_target(init_box, stamp=Time(sec=s0 // 10**9, nanosec=s0 % 10**9))
         print(f"[3/4] init_target on frame 1 (stamp {s0 / 1e9:.3f}): "
               f"{'OK' if response.success else 'REFUSED'} - {response.message}", flush=True)

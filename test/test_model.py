@@ -356,14 +356,17 @@ def test_corrupt_foreign_and_mismatched_checkpoints_fail_clearly(tmp_path):
 
 # -- ONNX ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", TINY + ("fgsgt_tiny@conv1",))
+@pytest.mark.parametrize("name", TINY + ("fgsgt_tiny@conv1", "fgsgt_tiny@online"))
 def test_onnx_export_matches_pytorch(tmp_path, name):
     ort = pytest.importorskip("onnxruntime")
+    from fgsgt_ros.model.config import OnlineConfig
     from fgsgt_ros.model.export import KERNEL_NAMES, export_onnx
 
     cfg = get_preset(name.split("@")[0])
     if name.endswith("@conv1"):  # the paper's saliency resolution (the R50 presets' path)
         cfg = dataclasses.replace(cfg, rrspn=dataclasses.replace(cfg.rrspn, low_level="conv1"))
+    if name.endswith("@online"):  # the tracker's online branch needs the search feature too
+        cfg = dataclasses.replace(cfg, online=OnlineConfig(enabled=True, layers=2, hidden=16))
     torch.manual_seed(0)
     net = build_model(cfg)
     calibrate_bn(net, cfg)
@@ -381,6 +384,8 @@ def test_onnx_export_matches_pytorch(tmp_path, name):
     for a, b in zip(k_onnx, kernels):
         np.testing.assert_allclose(a, b.numpy(), rtol=1e-4, atol=1e-3)
     feeds = {"x": x.numpy(), **dict(zip(KERNEL_NAMES, k_onnx))}
+    names = [o.name for o in track.get_outputs()]
+    assert names == ["cls", "loc", "sal"] + (["feat"] if cfg.online.enabled else [])
     for a, b in zip(track.run(None, feeds), ref):
         assert a.shape == tuple(b.shape)
         assert np.abs(a - b.numpy()).max() < 1e-3

@@ -93,6 +93,43 @@ class LossConfig:
 
 
 @dataclass(frozen=True)
+class OnlineConfig:
+    """The tracker's online branch (``fgsgt_ros.tracker.online``): not trained offline, learned
+    per target while tracking (IBFP's, also available to FGSGT: ``ModelConfig.online``). Paper
+    values (IBFP): four conv layers with 256 hidden channels on the layer3 search feature
+    ("layer4" in the paper), initialised on the first frame, updated every 10 frames or on a hard
+    negative with the hinge MSE, response up-sampled and mixed ``offline_weight`` 0.3 / 0.7 with
+    the centre map. The rest is our choice (the paper refers to ATOM): see
+    docs/ARCHITECTURE.md, "Online branch"."""
+
+    enabled: bool = True
+    hidden: int = 256
+    layers: int = 4
+    offline_weight: float = 0.3        # w in s = w * s_c + (1 - w) * s_u (Eq. 11)
+    update_interval: int = 10          # frames between regular updates
+    init_steps: int = 40               # optimiser steps on the first frame's samples
+    update_steps: int = 5              # steps per update (regular or hard negative)
+    max_steps_per_frame: int = 1       # amortisation: pending steps run at most this many a frame
+    lr: float = 0.005                  # Adam
+    weight_decay: float = 1e-4
+    #: first-frame augmentation: shifts in 8 directions by these fractions of the crop side
+    init_shifts: Tuple[float, ...] = (0.1, 0.2)
+    memory: int = 24                   # tracked-frame samples kept (FIFO) besides the initial ones
+    sample_min_score: float = 0.25     # a frame joins the memory only when its score reaches this
+    hard_negative_ratio: float = 0.5   # second peak >= ratio * best peak: hard negative
+    hard_negative_exclusion: float = 0.75  # points within this x (w, h) of the best belong to it
+    seed: int = 0                      # initialisation of the branch (deterministic per target)
+
+    def __post_init__(self):
+        if not 0.0 <= self.offline_weight <= 1.0:
+            raise ValueError("online.offline_weight must be in [0, 1]")
+        if self.layers < 2 or self.hidden < 1 or self.update_interval < 1:
+            raise ValueError("online.layers >= 2, hidden >= 1 and update_interval >= 1 required")
+        if self.max_steps_per_frame < 1 or self.memory < 0 or self.init_steps < 0:
+            raise ValueError("online.max_steps_per_frame >= 1, memory >= 0, init_steps >= 0")
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     """Everything needed to build a network; a checkpoint stores it to rebuild the model."""
 
@@ -107,6 +144,9 @@ class ModelConfig:
     rrspn: RRSPNConfig = field(default_factory=RRSPNConfig)
     head: HeadConfig = field(default_factory=HeadConfig)
     loss: LossConfig = field(default_factory=LossConfig)
+    #: the tracker-side online branch on the search feature (no weights in the checkpoint;
+    #: learned while tracking); off unless a preset or checkpoint switches it on
+    online: OnlineConfig = field(default_factory=lambda: OnlineConfig(enabled=False))
 
     def __post_init__(self):
         if self.stride != 8:
@@ -200,6 +240,11 @@ _TINY = dict(exemplar_size=95, instance_size=191, anchor_scales=(6.0,), backbone
 _TINY_FGPCB = FGPCBConfig(width=32, fusion_channels=16)
 # Tiny RRSPN works at conv2 (stride 4) resolution: 4x cheaper than conv1 at the same channels.
 _TINY_RRSPN = RRSPNConfig(channels=16, low_level="conv2")
+
+#: The online branch of the shipped ``fgsgt_tiny.pt`` (its checkpoint's ``online``; the preset
+#: keeps it off, ``fgsgt_tiny_offline.pt`` holds the same weights without it). Chosen on the real
+#: development clips and the generated held-out set: docs/MODEL_CARD.md, "Online branch".
+FGSGT_TINY_ONLINE = OnlineConfig(enabled=True, layers=2, hidden=16, memory=16, offline_weight=0.9)
 
 PRESETS: Dict[str, ModelConfig] = {
     "fgsgt_r50": ModelConfig(name="fgsgt_r50"),

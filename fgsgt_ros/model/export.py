@@ -72,6 +72,9 @@ def _output_names(cfg, count: int) -> Tuple[str, ...]:
         names = tuple(family_of(cfg).outputs)
     except (ImportError, TypeError, ValueError, AttributeError):
         names = ()
+    online = getattr(cfg, "online", None)
+    if online is not None and online.enabled and "feat" not in names:
+        names += ("feat",)  # the search feature the tracker's online branch learns on
     return names if len(names) == count else tuple(f"out{i}" for i in range(count))
 
 
@@ -98,6 +101,8 @@ _OUTPUT_MEANING = {
     "loc": "anchor deltas (1, 4A, S, S); channel j*A + a is (dx, dy, dw, dh)[j] of anchor a",
     "ltrb": "anchor-free box distances (1, 4, S, S) in search-crop pixels from each point to the "
             "box's left, top, right and bottom edges",
+    "feat": "search feature (1, C, F, F) the tracker's online branch learns on (not used for "
+            "decoding; grid centred on the crop like the score map)",
     "sal": "saliency probability (1, 1, H, W) in [0, 1] over the whole search crop "
            "(instance_size x instance_size pixels)",
 }

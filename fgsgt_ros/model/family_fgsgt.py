@@ -13,7 +13,7 @@ FAMILY = ModelFamily(
     build=FGSGTNet,
     loss=FGSGTLoss,
     targets="fgsgt_ros.data.samples:anchor_targets",
-    tracker="fgsgt_ros.tracker.siamese:SiameseTracker",
+    tracker="fgsgt_ros.tracker.fgsgt:make_fgsgt_tracker",
     outputs=("cls", "loc", "sal"),
 )
 

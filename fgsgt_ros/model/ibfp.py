@@ -60,7 +60,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .config import config_from_dict
+from .config import OnlineConfig, config_from_dict
 from .loss import check_targets
 from .points import point_grid
 from .siamese_base import SiameseNet
@@ -103,42 +103,6 @@ class IBFPLossConfig:
     #: Gaussian label sigma: max(sigma * w (or h), sigma_min_cells * stride) crop pixels
     label_sigma: float = 1.0 / 6.0
     label_sigma_min_cells: float = 0.75
-
-
-@dataclass(frozen=True)
-class OnlineConfig:
-    """The tracker's online branch (``fgsgt_ros.tracker.online``): not trained offline, learned
-    per target while tracking. Paper values: four conv layers with 256 hidden channels on the
-    layer3 search feature ("layer4" in the paper), initialised on the first frame, updated every
-    10 frames or on a hard negative with the hinge MSE, response up-sampled and mixed
-    ``offline_weight`` 0.3 / 0.7 with the centre map. The rest is our choice (the paper refers to
-    ATOM): see docs/ARCHITECTURE.md, "IBFP online branch"."""
-
-    enabled: bool = True
-    hidden: int = 256
-    layers: int = 4
-    offline_weight: float = 0.3        # w in s = w * s_c + (1 - w) * s_u (Eq. 11)
-    update_interval: int = 10          # frames between regular updates
-    init_steps: int = 40               # optimiser steps on the first frame's samples
-    update_steps: int = 5              # steps per update (regular or hard negative)
-    max_steps_per_frame: int = 1       # amortisation: pending steps run at most this many a frame
-    lr: float = 0.005                  # Adam
-    weight_decay: float = 1e-4
-    #: first-frame augmentation: shifts in 8 directions by these fractions of the crop side
-    init_shifts: Tuple[float, ...] = (0.1, 0.2)
-    memory: int = 24                   # tracked-frame samples kept (FIFO) besides the initial ones
-    sample_min_score: float = 0.25     # a frame joins the memory only when its score reaches this
-    hard_negative_ratio: float = 0.5   # second peak >= ratio * best peak: hard negative
-    hard_negative_exclusion: float = 0.75  # points within this x (w, h) of the best belong to it
-    seed: int = 0                      # initialisation of the branch (deterministic per target)
-
-    def __post_init__(self):
-        if not 0.0 <= self.offline_weight <= 1.0:
-            raise ValueError("online.offline_weight must be in [0, 1]")
-        if self.layers < 2 or self.hidden < 1 or self.update_interval < 1:
-            raise ValueError("online.layers >= 2, hidden >= 1 and update_interval >= 1 required")
-        if self.max_steps_per_frame < 1 or self.memory < 0 or self.init_steps < 0:
-            raise ValueError("online.max_steps_per_frame >= 1, memory >= 0, init_steps >= 0")
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,9 @@ replicated to three channels. Inference API (plain tensors only, exportable to O
     cls, loc, sal = net.track_with_kernels(x, *kernels)
     net.template(z); cls, loc, sal = net.track(x)   # the same with the kernels cached
 
+With ``cfg.online.enabled`` the track graph has a fourth output, ``feat`` (the neck's last search
+feature, for the tracker's online branch).
+
 cls (B, 2A, S, S) logits, loc (B, 4A, S, S) deltas (layout in ``anchors.py``), sal (B, 1, Hs, Ws)
 saliency probability covering the search crop: sigmoid(S_N) of RRSPN at conv1 resolution, or, for
 models without RRSPN, the foreground probability (max over anchors) placed at the score cells'
@@ -50,7 +53,8 @@ class FGSGTNet(SiameseNet):
         f = self.backbone(z)
         return self.rpn.kernels(self.neck(f[2:], template=True))
 
-    def _search(self, x: torch.Tensor, kernels) -> Tuple[torch.Tensor, torch.Tensor, List]:
+    def _search(self, x: torch.Tensor, kernels):
+        """-> (cls, loc, saliency logits S_0..S_N, the neck's search features)."""
         feats = self.backbone(x)
         xs = self.neck(feats[2:], template=False)
         sal_logits: List[torch.Tensor] = []
@@ -61,20 +65,25 @@ class FGSGTNet(SiameseNet):
                 g = torch.sigmoid(_resize(sal_logits[-1], xs[0].shape[-2:]))
                 xs = [x_ * (1.0 + g) for x_ in xs]
         cls, loc = self.rpn(kernels, xs)
-        return cls, loc, sal_logits
+        return cls, loc, sal_logits, xs
 
     def track_with_kernels(self, x: torch.Tensor, *kernels: torch.Tensor):
-        """Search branch against precomputed kernels -> (cls, loc, sal) plain tensors."""
+        """Search branch against precomputed kernels -> (cls, loc, sal) plain tensors, and the
+        neck's last search feature ``feat`` (B, C, F, F) (stride 8, centred on the crop like the
+        score map) as a fourth output when ``cfg.online.enabled``: what the tracker's online
+        branch learns on."""
         if len(kernels) != 6:
             raise ValueError(f"expected 6 template kernels, got {len(kernels)}")
         if kernels[0].shape[0] != x.shape[0]:
             raise ValueError(f"template kernels are for batch {kernels[0].shape[0]} "
                              f"but the search batch is {x.shape[0]}")
-        cls, loc, sal_logits = self._search(x, kernels)
+        cls, loc, sal_logits, xs = self._search(x, kernels)
         if sal_logits:
             sal = torch.sigmoid(sal_logits[-1])
         else:
             sal = self.response_saliency(cls)
+        if self.cfg.online.enabled:
+            return cls, loc, sal, xs[-1]
         return cls, loc, sal
 
     def response_saliency(self, cls: torch.Tensor) -> torch.Tensor:
@@ -94,7 +103,7 @@ class FGSGTNet(SiameseNet):
     def forward_train(self, z: torch.Tensor, x: torch.Tensor) -> Dict[str, object]:
         """Template + search in one pass -> {'cls', 'loc', 'saliency_logits': [S_0..S_N]}."""
         kernels = self.template_kernels(z)
-        cls, loc, sal_logits = self._search(x, kernels)
+        cls, loc, sal_logits, _ = self._search(x, kernels)
         return {"cls": cls, "loc": loc, "saliency_logits": sal_logits}
 
 

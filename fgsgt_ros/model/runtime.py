@@ -22,6 +22,7 @@ onnxruntime has it (onnxruntime-gpu), else the CPU provider with a warning.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import warnings
 from pathlib import Path
@@ -50,8 +51,10 @@ def _default_cache_dir() -> Path:
 
 
 def _cache_path(net, cache_dir, tracker_config: Optional[dict]) -> Path:
-    """Export path keyed by the weights (and the settings stored in the metadata)."""
+    """Export path keyed by the weights, the model config (it decides the graph's outputs, e.g.
+    the online branch's feature) and the settings stored in the metadata."""
     digest = hashlib.sha1()
+    digest.update(json.dumps(net.cfg.to_dict(), sort_keys=True, default=str).encode())
     for k, v in net.state_dict().items():
         digest.update(k.encode())
         digest.update(v.detach().cpu().numpy().tobytes())

@@ -1,4 +1,8 @@
-"""IBFP's online branch: a small conv net learned per target while tracking (no ROS imports).
+"""The online branch: a small conv net learned per target while tracking (no ROS imports).
+
+IBFP's form, used by the IBFP trackers and, on its own search feature, by FGSGT (``ModelConfig
+.online``; the network then returns the neck's last search feature as a fourth output and the
+response is mixed into every anchor's foreground probability at its point, see ``OnlineLearner``).
 
 The paper (Pi et al., "Instance-based Feature Pyramid for Visual Object Tracking", after ATOM)
 keeps the offline branch on the first-frame template and adds an online branch: four conv layers
@@ -6,11 +10,14 @@ keeps the offline branch on the first-frame template and adds an online branch: 
 updated every 10 frames or when a hard negative appears, supervised with a hinge MSE; its
 response is up-sampled to the centre map's size and mixed ``s = 0.3 s_c + 0.7 s_u`` (Eq. 11).
 
-Our choices where the paper is vague (``fgsgt_ros.model.ibfp.OnlineConfig``; docs/ARCHITECTURE.md):
+Our choices where the paper is vague (``fgsgt_ros.model.config.OnlineConfig``;
+docs/ARCHITECTURE.md):
 
-- **input**: the layer3 (stride 16) search feature the network's ``track`` returns as its third
-  output (the paper's "layer4"); the response grid is ``points.point_grid(16, S3)`` and up-samples
-  exactly onto the stride-8 centre map (bilinear, corners aligned: S = 2 S3 - 1);
+- **input**: IBFP: the layer3 (stride 16) search feature the network's ``track`` returns as its
+  third output (the paper's "layer4"); the response grid is ``points.point_grid(16, S3)`` and
+  up-samples exactly onto the stride-8 centre map (bilinear, corners aligned: S = 2 S3 - 1).
+  FGSGT: the neck's last (stride 8) search feature, fourth output; its grid is the score grid
+  plus the template's border, so the response is centre-cropped onto it;
 - **labels / loss**: the offline Gaussian centre label (``ibfp.center_label``) at the target's
   crop position and the same focal hinge MSE (alpha 0.9, gamma 0.1, tau 0.05, squared);
 - **first frame**: samples of the first search crop: as is, mirrored, and shifted in 8 directions
@@ -25,8 +32,12 @@ Our choices where the paper is vague (``fgsgt_ros.model.ibfp.OnlineConfig``; doc
 - **updates**: ``update_steps`` Adam steps over the whole memory, queued and run at most
   ``max_steps_per_frame`` per frame, so no frame pays a whole update (per-frame time bounded); a
   trigger while an update is still queued merges with it;
-- **layers**: a 1x1 projection to ``hidden`` channels, two 3x3 convs, a 3x3 conv to the map
-  (four conv layers; the paper gives no kernel sizes).
+- **layers**: a 1x1 projection to ``hidden`` channels, ``layers - 2`` 3x3 convs, a 3x3 conv to
+  the map (IBFP: four conv layers, the paper gives no kernel sizes; the shipped FGSGT uses two,
+  measured in docs/MODEL_CARD.md);
+- **anchors** (FGSGT): the response at a point is mixed into the foreground probability of each
+  anchor there (clipped to [0, 1] first: it is regressed, not bounded), written back as logits so
+  the decoder is unchanged; a hard negative compares points (the best anchor of each).
 
 The hook interface ``SiameseTracker`` calls (``start``/``refine``/``observe``) is generic: any
 object with these three methods can post-process a network's output tuple and learn from the
@@ -113,21 +124,36 @@ class OnlineLearner:
 
     Args:
         cfg: ``OnlineConfig``.
-        loss_cfg: the model's ``IBFPLossConfig`` (label sigma, hinge loss parameters).
+        loss_cfg: ``IBFPLossConfig`` (label sigma, hinge loss parameters; IBFP's own, or the
+            defaults for a network trained with another loss).
         features: search-crop tensor (1, 3, X, X) -> the network's output tuple (the online branch
-            takes its third element, the layer3 feature); used for the first-frame augmentations.
-        score_stride: stride of the centre map's point grid (``model_cfg.stride``).
+            takes its element ``feature_index``); used for the first-frame augmentations.
+        score_stride: stride of the score map's point grid (``model_cfg.stride``).
         device: torch device.
+        feature_index: position of the search feature in the network's output tuple (IBFP: 2,
+            the layer3 feature; FGSGT: 3, the neck's last feature).
+        feature_stride: stride of that feature's point grid (IBFP 16, FGSGT 8). Its grid and the
+            score map's are both centred on the crop; the response is resampled onto the score
+            grid (bilinear with aligned corners, or a centre crop at equal strides).
+        scores: what ``outputs[0]`` holds and how the response is mixed into it: ``"map"`` a
+            (1, 1, S, S) centre-probability map (IBFP), mixed directly; ``"anchor_logits"``
+            (1, 2A, S, S) SiamRPN++ logits (FGSGT), whose foreground probability of every anchor
+            at a point is mixed with the point's response and written back as logits.
     """
 
-    FEATURE_INDEX = 2
-    FEATURE_STRIDE = 16
+    SCORE_KINDS = ("map", "anchor_logits")
 
     def __init__(self, cfg: OnlineConfig, loss_cfg: IBFPLossConfig,
                  features: Callable[[torch.Tensor], tuple], score_stride: float = 8.0,
-                 device="cpu") -> None:
+                 device="cpu", feature_index: int = 2, feature_stride: float = 16.0,
+                 scores: str = "map") -> None:
+        if scores not in self.SCORE_KINDS:
+            raise ValueError(f"scores must be one of {self.SCORE_KINDS}, not {scores!r}")
         self.cfg = cfg
         self.score_stride = float(score_stride)
+        self.feature_index = int(feature_index)
+        self.feature_stride = float(feature_stride)
+        self.scores = scores
         self.loss_cfg = loss_cfg
         self.features = features
         self.device = torch.device(device)
@@ -147,8 +173,8 @@ class OnlineLearner:
     # ------------------------------------------------------------------ helpers
     def _label(self, box_crop, size: int) -> torch.Tensor:
         if self._points is None or self._points.shape[0] != size * size:
-            self._points = point_grid(self.FEATURE_STRIDE, size)
-        lab = center_label(box_crop, self._points, self.FEATURE_STRIDE, self.loss_cfg)
+            self._points = point_grid(self.feature_stride, size)
+        lab = center_label(box_crop, self._points, self.feature_stride, self.loss_cfg)
         return torch.from_numpy(lab.reshape(1, 1, size, size)).to(self.device)
 
     def response(self, feat: torch.Tensor) -> torch.Tensor:
@@ -187,7 +213,7 @@ class OnlineLearner:
     def _start(self, x: torch.Tensor, outputs, box_crop) -> None:
         t0 = time.perf_counter()
         cfg = self.cfg
-        raw = outputs[self.FEATURE_INDEX].detach().clone()
+        raw = outputs[self.feature_index].detach().clone()
         # the backbone's features are large (raw 0..255 input): scale them by the first frame's
         # RMS so the branch's optimiser sees O(1) inputs whatever the network
         self._scale = 1.0 / float(raw.pow(2).mean().sqrt().clamp_min(1e-6))
@@ -217,9 +243,9 @@ class OnlineLearner:
                                int(round(d * np.sin(a * np.pi / 4)))))
         with torch.no_grad():
             for dx, dy in shifts:
-                f = self.features(_shift(x, dx, dy))[self.FEATURE_INDEX].clone() * self._scale
+                f = self.features(_shift(x, dx, dy))[self.feature_index].clone() * self._scale
                 samples.append((f, self._label(box + [dx, dy, 0, 0], size)))
-            f = self.features(torch.flip(x, dims=[-1]).contiguous())[self.FEATURE_INDEX].clone()
+            f = self.features(torch.flip(x, dims=[-1]).contiguous())[self.feature_index].clone()
             f = f * self._scale
             samples.append((f, self._label(box * [-1, 1, 1, 1], size)))
         self._init_samples = samples
@@ -230,19 +256,44 @@ class OnlineLearner:
         self._steps(cfg.init_steps)
         self.stats["init_ms"] = (time.perf_counter() - t0) * 1000.0
 
+    def _on_score_grid(self, r: torch.Tensor, size: int) -> torch.Tensor:
+        """The (1, 1, F, F) response resampled onto the S x S score grid (both centred on the
+        crop): bilinear with aligned corners when the grids span the same extent, a centre crop
+        when they share the stride."""
+        f = r.shape[-1]
+        if f == size:
+            return r
+        if abs((f - 1) * self.feature_stride - (size - 1) * self.score_stride) < 1e-6:
+            return F.interpolate(r, size=(size, size), mode="bilinear", align_corners=True)
+        if self.feature_stride == self.score_stride and f > size and (f - size) % 2 == 0:
+            o = (f - size) // 2
+            return r[..., o:o + size, o:o + size]
+        raise ValueError(f"online response grid {f} (stride {self.feature_stride:g}) does not "
+                         f"map onto the {size} x {size} score grid (stride {self.score_stride:g})")
+
     def refine(self, outputs):
-        """Mix the online response into the centre map: (mixed, ltrb, feat, ...)."""
+        """Mix the online response into the scores: s = w s_offline + (1 - w) s_online; the
+        outputs tuple keeps its layout (``scores`` says how)."""
         if self.net is None:
             return outputs
-        center, feat = outputs[0], outputs[self.FEATURE_INDEX]
+        head, feat = outputs[0], outputs[self.feature_index]
         with torch.inference_mode(False):
             self._feat = feat.detach().clone() * self._scale
+        size = head.shape[-1]
+        self._score_size = size
         with torch.no_grad():
-            r = self.net(self._feat)
-            up = F.interpolate(r, size=center.shape[-2:], mode="bilinear", align_corners=True)
+            up = self._on_score_grid(self.net(self._feat), size).to(head.dtype)
         w = self.cfg.offline_weight
-        mixed = w * center + (1.0 - w) * up
-        return (mixed,) + tuple(outputs[1:])
+        if self.scores == "map":
+            return (w * head + (1.0 - w) * up,) + tuple(outputs[1:])
+        # anchor logits, channel k * A + a = class k of anchor a (fgsgt_ros.model.anchors)
+        b, c = head.shape[:2]
+        logits = head.view(b, 2, c // 2, size, size)
+        fg = torch.softmax(logits, dim=1)[:, 1]
+        # a probability mixed with a probability: the regressed response can leave [0, 1]
+        mixed = (w * fg + (1.0 - w) * up.clamp(0.0, 1.0)).clamp(1e-6, 1.0 - 1e-6)
+        as_logits = torch.stack([torch.zeros_like(mixed), torch.logit(mixed)], dim=1)
+        return (as_logits.view(b, c, size, size),) + tuple(outputs[1:])
 
     def hard_negative(self, score: np.ndarray, points: np.ndarray, best: int,
                       box_crop) -> Optional[int]:
@@ -279,8 +330,11 @@ class OnlineLearner:
         self._frame += 1
         if confident and cand.score[best] >= cfg.sample_min_score:
             size = self._feat.shape[-1]
-            s = int(round(np.sqrt(len(cand.score))))
-            hn = self.hard_negative(cand.score, point_grid(self.score_stride, s), best, box_crop)
+            s = self._score_size
+            # one score per point (the best of its anchors), rows of every anchor are point-major
+            per_point = cand.score.reshape(-1, s * s).max(axis=0)
+            hn = self.hard_negative(per_point, point_grid(self.score_stride, s), best % (s * s),
+                                    box_crop)
             if cfg.memory > 0:
                 self._memory.append((self._feat, self._label(box_crop, size)))
             if hn is not None:

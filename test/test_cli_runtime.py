@@ -59,6 +59,7 @@ def test_model_info_takes_a_checkpoint_and_a_preset(fgsgt, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "checkpoint    " in r.stdout and "fgsgt_tiny.pt" in r.stdout
     assert "trained       " in r.stdout and "parameters" in r.stdout
+    assert "online branch on: learned per target" in r.stdout  # says what the tracker will run
     # a checkpoint without calibrated LOST thresholds says which generic values apply
     from fgsgt_ros.model.checkpoint import load_checkpoint, save_checkpoint
     net, cfg, extra = load_checkpoint(weights.default_checkpoint())
@@ -91,7 +92,9 @@ def test_export_onnx_takes_shipped_names_and_writes_metadata(tmp_path, fgsgt):
     assert [i["name"] for i in meta["inputs"]] == ["x"] + [f"k{i}" for i in range(6)]
     assert meta["inputs"][0]["shape"] == [1, 3, 191, 191] and meta["inputs"][0]["layout"] == "NCHW"
     assert "0..255" in meta["preprocessing"]["scaling"]
-    assert [o["name"] for o in meta["outputs"]] == ["cls", "loc", "sal"]
+    # the shipped file runs the online branch: the graph also hands out the search feature
+    assert [o["name"] for o in meta["outputs"]] == ["cls", "loc", "sal", "feat"]
+    assert "online branch" in meta["outputs"][3]["meaning"]
     dec = meta["decoding"]
     assert dec["type"] == "siamrpn_anchors" and dec["score_size"] == 17
     assert len(dec["anchor_shapes_wh"]) == dec["anchor_num"] == 5

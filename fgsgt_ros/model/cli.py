@@ -90,6 +90,11 @@ def _cmd_info(args) -> int:
               f"RRSPN {cfg.rrspn.enabled} (N={cfg.rrspn.num_srrb}, guidance {cfg.rrspn.guidance})")
     if hasattr(cfg, "loss") and hasattr(cfg.loss, "iou"):
         print(f"loss          IoU {cfg.loss.iou}, saliency {cfg.loss.saliency}")
+    online = getattr(cfg, "online", None)
+    if online is not None:
+        print("online branch " + (f"on: learned per target while tracking ({online.layers} "
+                                   f"layers, {online.hidden} hidden, offline weight "
+                                   f"{online.offline_weight:g})" if online.enabled else "off"))
     print(f"parameters    {count_params(net) / 1e6:.2f} M")
     print(f"GFLOPs/frame  {count_gflops(net):.2f} (search branch, template cached)")
     return 0

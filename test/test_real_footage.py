@@ -1,11 +1,12 @@
-"""The shipped model keeps a small real thermal target (what issue 9's work bought), and says
-TRACKING while it does (issue 10's LOST rule).
+"""The shipped model keeps a small real thermal target and a cold one among warm look-alikes (what
+issue 9's work bought), and says TRACKING while it does (issue 10's LOST rule).
 
 A 13-19 x 6-13 px drone over a tree line in real 8-bit infrared display video (tir_real_dev
 ``antiuav_metric04``, 640x512, burnt-in overlay), all 300 frames through the same
 ``TrackingSession`` the node runs, scored on what the node publishes (no box while LOST).
-Measured with the shipped default (docs/MODEL_CARD.md): mean IoU 0.48, IoU > 0.2 on 81 % of the
-frames (it loses the drone around frames 20-60 and takes it back). The model shipped before
+Measured with the shipped default (docs/MODEL_CARD.md): mean IoU 0.45, IoU > 0.2 on 85 % of the
+frames (the same weights without the online branch: 0.48 / 81 %; they lose the drone around
+frames 20-60 and take it back). The model shipped before
 issue 9 (generated data only, a fixed 10 px minimum box) lost the drone after about 20 frames for
 good: mean IoU 0.03, IoU > 0.2 on 7 % of the frames. The floors sit far below the measured
 figures and far above that model's.
@@ -77,3 +78,32 @@ def test_shipped_model_does_not_report_a_real_target_it_is_on_as_lost(real_data_
     share = lost_on_target / on_target
     assert share <= WRONG_LOST_CEILING, (
         f"LOST on {share:.0%} of the {on_target} frames with the box on the visible target")
+
+
+BUS_CLIP = "vtuav_bus1_sample"
+BUS_MEAN_IOU_FLOOR = 0.3
+
+
+def test_shipped_model_keeps_a_cold_bus_among_warm_cars(real_data_dir):
+    """A bus in night traffic seen from above (tir_real_dev ``vtuav_bus1_sample``, 1920x1080
+    8-bit display video, 101 frames, every 10th annotated), low contrast and cooler than the cars
+    around it. Measured over the 10 annotated frames after the first, published boxes: the
+    shipped file (online branch on) mean IoU 0.60, every frame above 0.45; the same weights
+    without the online branch (``fgsgt_tiny_offline.pt``) 0.02 (its box leaves the bus for the
+    textured road above it in the first frames); the model shipped before issue 9 0.00."""
+    from fgsgt_ros.tracker.session import TrackingSession
+
+    path = real_data_dir / BUS_CLIP
+    if not path.is_dir():
+        pytest.skip(f"{path} not found")
+    seq = read_plain_sequence(path)
+    session = TrackingSession("fgsgt")
+    session.init(seq.frame(0), seq.groundtruth[0])
+    ious = []
+    for i in range(1, len(seq)):
+        box = session.step(seq.frame(i)).published
+        gt = seq.groundtruth[i]
+        if np.isfinite(gt).all():
+            ious.append(0.0 if box is None else float(iou_xywh(box[None], gt[None])[0]))
+    assert len(ious) == 10
+    assert np.mean(ious) >= BUS_MEAN_IOU_FLOOR, f"IoU on the annotated frames: {np.round(ious, 2)}"

@@ -1,0 +1,47 @@
+"""Write the shipped FGSGT checkpoints from a trained fgsgt_tiny: ``fgsgt_tiny.pt`` (online branch
+on, ``config.FGSGT_TINY_ONLINE``) and ``fgsgt_tiny_offline.pt`` (the same weights, online branch
+off). The online branch has no weights: it lives in the checkpoint's model config.
+
+    .venv/bin/python bench/fgsgt_ship.py runs/long_s2/export.pt   # any trained fgsgt_tiny file
+Then calibrate each file's LOST thresholds (`fgsgt calibrate fgsgt_tiny:FILE --write`,
+docs/MODEL_CARD.md): mixing changes the score distribution.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fgsgt_ros import weights  # noqa: E402
+from fgsgt_ros.model.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from fgsgt_ros.model.config import FGSGT_TINY_ONLINE, OnlineConfig, get_preset  # noqa: E402
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("source", help="trained fgsgt_tiny checkpoint (training export, run file or "
+                                   "a shipped file)")
+    args = ap.parse_args(argv)
+    model, cfg, extra = load_checkpoint(args.source)
+    offline = dataclasses.replace(cfg, online=OnlineConfig(enabled=False))
+    if offline != dataclasses.replace(get_preset("fgsgt_tiny"), online=offline.online):
+        raise SystemExit(f"{args.source} holds a different network than preset 'fgsgt_tiny'")
+    extra = dict(extra or {})
+    training = extra.pop("training", None)
+    if training is not None:  # a run checkpoint: keep the record, drop optimizer state
+        extra["trained"] = {k: training.get(k) for k in ("epoch", "global_step", "train_config",
+                                                         "history")}
+    extra.pop("tracker_config", None)  # calibrated per file afterwards
+    for stem, online in (("fgsgt_tiny", FGSGT_TINY_ONLINE), ("fgsgt_tiny_offline", offline.online)):
+        out = weights.checkpoint_path(stem)
+        save_checkpoint(out, model, dataclasses.replace(cfg, online=online), extra=extra)
+        print(f"wrote {out} (online branch {'on' if online.enabled else 'off'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

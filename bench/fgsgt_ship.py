@@ -17,7 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fgsgt_ros import weights  # noqa: E402
-from fgsgt_ros.model.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from fgsgt_ros.model.checkpoint import (extra_to_ship, load_checkpoint,  # noqa: E402
+                                         save_checkpoint)
 from fgsgt_ros.model.config import FGSGT_TINY_ONLINE, OnlineConfig, get_preset  # noqa: E402
 
 
@@ -30,12 +31,7 @@ def main(argv=None):
     offline = dataclasses.replace(cfg, online=OnlineConfig(enabled=False))
     if offline != dataclasses.replace(get_preset("fgsgt_tiny"), online=offline.online):
         raise SystemExit(f"{args.source} holds a different network than preset 'fgsgt_tiny'")
-    extra = dict(extra or {})
-    training = extra.pop("training", None)
-    if training is not None:  # a run checkpoint: keep the record, drop optimizer state
-        extra["trained"] = {k: training.get(k) for k in ("epoch", "global_step", "train_config",
-                                                         "history")}
-    extra.pop("tracker_config", None)  # calibrated per file afterwards
+    extra = extra_to_ship(extra)  # the training record; LOST thresholds calibrated per file
     for stem, online in (("fgsgt_tiny", FGSGT_TINY_ONLINE), ("fgsgt_tiny_offline", offline.online)):
         out = weights.checkpoint_path(stem)
         save_checkpoint(out, model, dataclasses.replace(cfg, online=online), extra=extra)

@@ -17,7 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fgsgt_ros import weights  # noqa: E402
-from fgsgt_ros.model.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from fgsgt_ros.model.checkpoint import (extra_to_ship, load_checkpoint,  # noqa: E402
+                                         save_checkpoint)
 from fgsgt_ros.model.registry import get_preset  # noqa: E402
 
 
@@ -27,12 +28,7 @@ def main(argv=None):
     ap.add_argument("--presets", nargs="*", default=["ibfp_tiny", "ibfp_tiny_offline"])
     args = ap.parse_args(argv)
     model, cfg, extra = load_checkpoint(args.source)
-    extra = dict(extra or {})
-    training = extra.pop("training", None)
-    if training is not None:  # a run checkpoint: keep the record, drop optimizer state
-        extra["trained"] = {k: training.get(k) for k in ("epoch", "global_step", "train_config",
-                                                         "history")}
-    extra.pop("tracker_config", None)  # calibrated per file afterwards
+    extra = extra_to_ship(extra)  # the training record; LOST thresholds calibrated per file
     for name in args.presets:
         new = get_preset(name)
         same = dataclasses.replace(new, name=cfg.name, online=cfg.online)

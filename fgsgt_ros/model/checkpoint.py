@@ -98,3 +98,16 @@ def load_checkpoint(path, device="cpu") -> Tuple[Any, Any, Dict[str, Any]]:
     model.load_state_dict(state)
     model.to(device).eval()
     return model, cfg, dict(payload.get("extra") or {})
+
+
+def extra_to_ship(extra: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """A trained checkpoint's ``extra`` as a shipped file carries it: a run's training state
+    reduced to its record (epoch, steps, config, losses; no optimiser state), and no
+    ``tracker_config`` (each shipped file is calibrated on its own afterwards)."""
+    extra = dict(extra or {})
+    training = extra.pop("training", None)
+    if training is not None:
+        extra["trained"] = {k: training.get(k) for k in ("epoch", "global_step", "train_config",
+                                                         "history")}
+    extra.pop("tracker_config", None)
+    return extra

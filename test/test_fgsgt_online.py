@@ -1,6 +1,6 @@
-"""FGSGT with the online branch: the network hands the tracker its search feature, the branch's
+"""The online branch on FGSGT: the network hands the tracker its search feature, the branch's
 response lands on the right score-map points and is mixed into every anchor's score there, and
-the tracker built from a checkpoint runs it (or not) as the checkpoint says."""
+a tracker built from a checkpoint (either family) runs it or not as the checkpoint says."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from fgsgt_ros.model.config import OnlineConfig, get_preset
-from fgsgt_ros.model.network import build_model
+from fgsgt_ros.model.config import OnlineConfig
+from fgsgt_ros.model.registry import build_model, get_preset
 
 ONLINE = OnlineConfig(enabled=True, layers=2, hidden=16, offline_weight=0.25)
 
@@ -87,22 +87,32 @@ def test_the_response_is_mixed_into_every_anchor_at_its_own_point():
     assert int(np.argmax(r[o:o + s, o:o + s])) == (s * s) // 2
 
 
-@pytest.mark.parametrize("online", [True, False])
-def test_the_checkpoint_decides_whether_the_tracker_runs_the_online_branch(tmp_path, online):
+@pytest.mark.parametrize("preset,switch", [("ibfp_tiny", None), ("ibfp_tiny_offline", None),
+                                           ("fgsgt_tiny", ONLINE), ("fgsgt_tiny", None)])
+def test_the_checkpoint_decides_whether_the_tracker_runs_the_online_branch(tmp_path, preset,
+                                                                          switch):
+    """Both families: the checkpoint's model config switches the branch on (IBFP's presets, or
+    FGSGT's ``online`` set in the file), the tracker keeps the family's decoder and the file's
+    LOST thresholds, and runs."""
     from fgsgt_ros.model.checkpoint import save_checkpoint
     from fgsgt_ros.tracker import build_tracker
+    from fgsgt_ros.tracker.decoding import AnchorDecoder, AnchorFreeDecoder
     from fgsgt_ros.tracker.online import OnlineLearner
 
-    cfg = get_preset("fgsgt_tiny")
-    if online:
-        cfg = dataclasses.replace(cfg, online=ONLINE)
+    cfg = get_preset(preset)
+    if switch is not None:
+        cfg = dataclasses.replace(cfg, online=switch)
+    online = cfg.online.enabled
     torch.manual_seed(0)
     net = build_model(cfg).eval()
     path = tmp_path / "m.pt"
     save_checkpoint(path, net, cfg, extra={"tracker_config": {"lost_threshold": 0.2,
                                                               "recover_threshold": 0.3}})
-    tracker = build_tracker(f"fgsgt_tiny:{path}")
+    tracker = build_tracker(f"{preset}:{path}")
+    decoder = AnchorFreeDecoder if preset.startswith("ibfp") else AnchorDecoder
+    assert isinstance(tracker.decoder, decoder)
     assert isinstance(tracker.online, OnlineLearner) == online
+    assert tracker.cfg.lost_threshold == pytest.approx(0.2)
     img = np.full((120, 160), 40, np.uint8)
     img[50:74, 60:76] = 200
     tracker.init(img, (60, 50, 16, 24))
@@ -110,7 +120,7 @@ def test_the_checkpoint_decides_whether_the_tracker_runs_the_online_branch(tmp_p
         res = tracker.update(img)
         assert np.isfinite(res.box).all() and 0.0 <= res.score <= 1.0
     if online:
-        assert tracker.online.stats["steps"] >= ONLINE.init_steps
+        assert tracker.online.stats["steps"] >= cfg.online.init_steps
 
 
 def test_onnxruntime_tracker_runs_the_online_branch_like_pytorch(tmp_path, monkeypatch):

@@ -261,31 +261,7 @@ def test_online_branch_learns_to_reject_a_lookalike_that_fools_the_offline_map()
     assert learner.stats["steps"] <= cfg.online.init_steps + 15 * cfg.online.max_steps_per_frame
 
 
-def test_tracker_selection_online_and_offline(tmp_path):
-    from fgsgt_ros.model.checkpoint import save_checkpoint
-    from fgsgt_ros.tracker import build_tracker
-    from fgsgt_ros.tracker.decoding import AnchorFreeDecoder
-    from fgsgt_ros.tracker.online import OnlineLearner
-
-    torch.manual_seed(0)
-    for name, online in (("ibfp_tiny", True), ("ibfp_tiny_offline", False)):
-        cfg = get_preset(name)
-        net = build_model(cfg).eval()
-        path = tmp_path / f"{name}.pt"
-        save_checkpoint(path, net, cfg, extra={"tracker_config": {"lost_threshold": 0.2,
-                                                                  "recover_threshold": 0.3}})
-        tracker = build_tracker(f"{name}:{path}")
-        assert isinstance(tracker.decoder, AnchorFreeDecoder)
-        assert isinstance(tracker.online, OnlineLearner) == online
-        assert tracker.cfg.lost_threshold == pytest.approx(0.2)
-        img = np.full((120, 160), 40, np.uint8)
-        img[50:74, 60:76] = 200
-        tracker.init(img, (60, 50, 16, 24))
-        for _ in range(3):
-            res = tracker.update(img)
-            assert np.isfinite(res.box).all() and 0.0 <= res.score <= 1.0
-        if online:
-            assert tracker.online.stats["steps"] >= cfg.online.init_steps
+# which checkpoint runs the online branch: test_fgsgt_online.py (both families, one test)
 
 
 # ------------------------------------------------------------------ training

@@ -25,6 +25,22 @@ MEAN_IOU_FLOOR = 0.30
 FOLLOWED_SHARE_FLOOR = 0.5  # share of frames with IoU > 0.2
 
 
+def published_ious(seq, spec="fgsgt"):
+    """Track ``seq`` from its first box through the node's ``TrackingSession``: IoU of what is
+    published (0 without a box) on every later frame with ground truth."""
+    from fgsgt_ros.tracker.session import TrackingSession
+
+    session = TrackingSession(spec)
+    session.init(seq.frame(0), seq.groundtruth[0])
+    ious = []
+    for i in range(1, len(seq)):
+        box = session.step(seq.frame(i)).published
+        gt = seq.groundtruth[i]
+        if np.isfinite(gt).all():
+            ious.append(0.0 if box is None else float(iou_xywh(box[None], gt[None])[0]))
+    return np.asarray(ious)
+
+
 @pytest.fixture(scope="module")
 def clip(real_data_dir):
     path = real_data_dir / CLIP
@@ -34,15 +50,8 @@ def clip(real_data_dir):
 
 
 def test_shipped_model_follows_a_small_real_drone(clip):
-    from fgsgt_ros.tracker.session import TrackingSession
-
-    session = TrackingSession("fgsgt")
-    session.init(clip.frame(0), clip.groundtruth[0])
-    ious = []
-    for i in range(1, len(clip)):
-        box = session.step(clip.frame(i)).published
-        ious.append(0.0 if box is None else float(iou_xywh(box[None], clip.groundtruth[i][None])[0]))
-    ious = np.asarray(ious)
+    ious = published_ious(clip)
+    assert len(ious) == len(clip) - 1  # the drone is annotated on every frame
     assert ious.mean() >= MEAN_IOU_FLOOR, f"mean IoU {ious.mean():.3f} over {len(ious)} frames"
     followed = float((ious > 0.2).mean())
     assert followed >= FOLLOWED_SHARE_FLOOR, (
@@ -91,19 +100,9 @@ def test_shipped_model_keeps_a_cold_bus_among_warm_cars(real_data_dir):
     shipped file (online branch on) mean IoU 0.60, every frame above 0.45; the same weights
     without the online branch (``fgsgt_tiny_offline.pt``) 0.02 (its box leaves the bus for the
     textured road above it in the first frames); the model shipped before issue 9 0.00."""
-    from fgsgt_ros.tracker.session import TrackingSession
-
     path = real_data_dir / BUS_CLIP
     if not path.is_dir():
         pytest.skip(f"{path} not found")
-    seq = read_plain_sequence(path)
-    session = TrackingSession("fgsgt")
-    session.init(seq.frame(0), seq.groundtruth[0])
-    ious = []
-    for i in range(1, len(seq)):
-        box = session.step(seq.frame(i)).published
-        gt = seq.groundtruth[i]
-        if np.isfinite(gt).all():
-            ious.append(0.0 if box is None else float(iou_xywh(box[None], gt[None])[0]))
+    ious = published_ious(read_plain_sequence(path))
     assert len(ious) == 10
     assert np.mean(ious) >= BUS_MEAN_IOU_FLOOR, f"IoU on the annotated frames: {np.round(ious, 2)}"

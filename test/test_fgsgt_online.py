@@ -82,6 +82,12 @@ def test_the_response_is_mixed_into_every_anchor_at_its_own_point():
     w = cfg.online.offline_weight
     expected = np.clip(w * offline + (1 - w) * at_points[None], 1e-6, 1 - 1e-6)
     np.testing.assert_allclose(mixed, expected, atol=1e-5)
+    # fp16 logits (CUDA autocast) mix in float32: finite even where the mixed score is ~1
+    sure = torch.zeros_like(out[0])
+    sure[:, cfg.anchor_num:] = 30.0  # every anchor certain
+    learner.cfg = dataclasses.replace(learner.cfg, offline_weight=1.0)  # mixed score exactly 1
+    half = learner.refine((sure.half(),) + tuple(out[1:]))[0]
+    assert half.dtype == torch.float16 and torch.isfinite(half).all()
     # fitted on the first frame (trained features): the response peaks at the target's point,
     # the centre of the score grid
     assert int(np.argmax(r[o:o + s, o:o + s])) == (s * s) // 2

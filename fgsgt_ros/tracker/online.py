@@ -287,13 +287,15 @@ class OnlineLearner:
         if self.scores == "map":
             return (w * head + (1.0 - w) * up,) + tuple(outputs[1:])
         # anchor logits, channel k * A + a = class k of anchor a (fgsgt_ros.model.anchors)
+        # in float32 whatever the network ran in (fp16 autocast on CUDA: 1 - 1e-6 would round
+        # to 1 and its logit to infinity)
         b, c = head.shape[:2]
-        logits = head.view(b, 2, c // 2, size, size)
+        logits = head.float().view(b, 2, c // 2, size, size)
         fg = torch.softmax(logits, dim=1)[:, 1]
         # a probability mixed with a probability: the regressed response can leave [0, 1]
-        mixed = (w * fg + (1.0 - w) * up.clamp(0.0, 1.0)).clamp(1e-6, 1.0 - 1e-6)
+        mixed = (w * fg + (1.0 - w) * up.float().clamp(0.0, 1.0)).clamp(1e-6, 1.0 - 1e-6)
         as_logits = torch.stack([torch.zeros_like(mixed), torch.logit(mixed)], dim=1)
-        return (as_logits.view(b, c, size, size),) + tuple(outputs[1:])
+        return (as_logits.view(b, c, size, size).to(head.dtype),) + tuple(outputs[1:])
 
     def hard_negative(self, score: np.ndarray, points: np.ndarray, best: int,
                       box_crop) -> Optional[int]:

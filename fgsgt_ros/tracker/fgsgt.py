@@ -18,8 +18,8 @@ FEATURE_INDEX = 3
 def make_fgsgt_tracker(model, model_cfg, tracker_cfg=None, device: str = "cpu", name=None):
     """``SiameseTracker`` for an FGSGT-family network, online branch as configured."""
     learner = None
-    online = getattr(model_cfg, "online", None)
-    if online is not None and online.enabled:
+    online = model_cfg.online
+    if online.enabled:
         # the hinge loss and Gaussian labels of IBFP's branch, with their default settings:
         # the network itself was trained with the SiamRPN++ losses
         learner = OnlineLearner(online, IBFPLossConfig(), features=None,

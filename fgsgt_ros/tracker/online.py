@@ -165,7 +165,8 @@ class OnlineLearner:
         self._scale = 1.0
         self._pending = 0
         self._frame = 0
-        self._points: Optional[np.ndarray] = None
+        self._points: Optional[np.ndarray] = None       # the feature grid (labels)
+        self._score_points: Optional[np.ndarray] = None  # the score grid (hard negatives)
         self._score_size = 0
         #: statistics for benchmarks/tests: steps run, hard negatives seen, update triggers
         self.stats = {"steps": 0, "hard_negatives": 0, "updates": 0, "init_ms": 0.0}
@@ -335,8 +336,9 @@ class OnlineLearner:
             s = self._score_size
             # one score per point (the best of its anchors), rows of every anchor are point-major
             per_point = cand.score.reshape(-1, s * s).max(axis=0)
-            hn = self.hard_negative(per_point, point_grid(self.score_stride, s), best % (s * s),
-                                    box_crop)
+            if self._score_points is None or len(self._score_points) != s * s:
+                self._score_points = point_grid(self.score_stride, s)
+            hn = self.hard_negative(per_point, self._score_points, best % (s * s), box_crop)
             if cfg.memory > 0:
                 self._memory.append((self._feat, self._label(box_crop, size)))
             if hn is not None:

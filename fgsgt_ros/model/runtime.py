@@ -124,7 +124,8 @@ class OnnxNet:
     @classmethod
     def from_model(cls, net, out=None, threads: int = DEFAULT_NUM_THREADS, device: str = "cpu",
                    tracker_config: Optional[dict] = None) -> "OnnxNet":
-        """Export ``net`` (to ``out``, default a cache path keyed by its weights) and load it."""
+        """Export ``net`` (to ``out``, default a cache path keyed by its config and weights) and
+        load it."""
         if out is None:
             out = _cache_path(net, None, tracker_config)
         track_path, template_path = onnx_paths(out)
@@ -138,12 +139,11 @@ class OnnxNet:
         """Load a checkpoint (``checkpoint.load_checkpoint`` errors apply) and run it with ORT."""
         from .checkpoint import load_checkpoint
 
-        net, cfg, extra = load_checkpoint(path)
-        with open(path, "rb") as f:
-            digest = hashlib.sha1(f.read()).hexdigest()[:16]
-        out = (Path(cache_dir or _default_cache_dir())
-               / f"{cfg.name}-{digest}-m{METADATA_VERSION}.onnx")
-        return cls.from_model(net, out, threads, device, (extra or {}).get("tracker_config"))
+        net, _cfg, extra = load_checkpoint(path)
+        tracker_config = (extra or {}).get("tracker_config")
+        # the one cache key (model config, weights, stored settings), as for from_model
+        return cls.from_model(net, _cache_path(net, cache_dir, tracker_config), threads, device,
+                              tracker_config)
 
     # the networks' inference API -------------------------------------------------------------
     @staticmethod

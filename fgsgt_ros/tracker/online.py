@@ -178,10 +178,6 @@ class OnlineLearner:
         lab = center_label(box_crop, self._points, self.feature_stride, self.loss_cfg)
         return torch.from_numpy(lab.reshape(1, 1, size, size)).to(self.device)
 
-    def response(self, feat: torch.Tensor) -> torch.Tensor:
-        """Online response (B, 1, S3, S3) for layer3 features."""
-        return self.net(feat)
-
     def _steps(self, n: int) -> None:
         if n <= 0 or self.net is None:
             return

@@ -164,8 +164,9 @@ def test_mark_lost_searches_the_enlarged_region_and_relocate_moves_the_search():
 
 
 def test_without_the_enlarged_region_the_far_reappearance_is_missed():
-    """Control for the previous test: reacquire_scale=1 cannot see 55 px away."""
-    t = _tracker(lost_frames=4, reacquire_scale=1.0)
+    """Control for the previous test: reacquire_scale=1 cannot see 55 px away (the whole-frame
+    scan switched off, or it would find it)."""
+    t = _tracker(lost_frames=4, reacquire_scale=1.0, lost_scan_every=0)
     box = (60, 60, 20, 20)
     t.init(scene(240, 200, box), box)
     for i in range(3):
@@ -174,6 +175,64 @@ def test_without_the_enlarged_region_the_far_reappearance_is_missed():
         t.update(scene(240, 200, None, seed=10 + i))
     r = [t.update(scene(240, 200, (115, 60, 20, 20), seed=30 + i)) for i in range(4)][-1]
     assert r.state == TrackState.LOST
+
+
+def _lose_then_reappear(t, far, frames):
+    box = (40, 40, 20, 20)
+    t.init(scene(320, 240, box), box)
+    for i in range(3):
+        t.update(scene(320, 240, box, seed=i))
+    for i in range(8):
+        assert t.update(scene(320, 240, None, seed=10 + i)).state != TrackState.IDLE
+    assert t.state == TrackState.LOST
+    return [t.update(scene(320, 240, far, seed=30 + i)) for i in range(frames)]
+
+
+def test_a_target_reappearing_anywhere_in_the_frame_is_found_by_the_scan():
+    """Re-detection: far outside even the enlarged LOST search (about 80 px around the old box),
+    the whole-frame scan at the tracking resolution finds the target within one pass of its
+    schedule, and from then on it is tracked; without the scan it stays LOST."""
+    far = (262, 182, 20, 20)  # about 225 px from where it was lost
+    found = _lose_then_reappear(_tracker(lost_frames=4), far, 300)
+    states = [r.state for r in found]
+    first = states.index(TrackState.TRACKING)
+    assert all(s == TrackState.TRACKING for s in states[first:])
+    assert float(iou_xywh(found[first].box, far)) > 0.6 and float(iou_xywh(found[-1].box, far)) > 0.6
+    # every other LOST frame is a tile: the scan's first tiles are where the target was lost
+    assert found[0].search_region[2] == pytest.approx(found[1].search_region[2] * 2, rel=0.05)
+    missed = _lose_then_reappear(_tracker(lost_frames=4, lost_scan_every=0), far, first + 20)
+    assert all(r.state == TrackState.LOST for r in missed)
+
+
+def test_the_scan_covers_the_frame_nearest_first_and_revisits_the_near_tiles():
+    from fgsgt_ros.tracker.siamese import scan_grid, scan_schedule
+    grid = scan_grid(320, 240, 80.0, (40.0, 40.0))
+    # the score map covers about the central 2/3 of a crop: every pixel within a third of a side
+    ys, xs = np.mgrid[0:240:4, 0:320:4]
+    pts = np.stack([xs.ravel(), ys.ravel()], 1)
+    nearest = np.abs(pts[:, None, :] - grid[None]).max(-1).min(1)
+    assert nearest.max() <= 80.0 / 3
+    d = np.hypot(grid[:, 0] - 40, grid[:, 1] - 40)
+    assert (np.diff(d) >= 0).all()
+    order = scan_schedule(len(grid))
+    assert set(order) == set(range(len(grid))) and len(order) < 3 * len(grid)
+    assert (order == 0).sum() > 3  # the tile at the last position comes back while widening
+
+
+def test_a_scan_tile_needs_the_targets_own_score_level_to_reacquire():
+    """Far from where the target was lost a look-alike is as likely as the target: a scan tile
+    re-acquires only at the target's reference score, not merely at the recover level."""
+    from fgsgt_ros.tracker.base import LostMonitor
+    m = LostMonitor(TrackerConfig(lost_threshold=0.5, recover_threshold=0.6, lost_frames=1))
+    m.start()
+    assert m.redetect_level() == pytest.approx(0.6)  # no history yet: the recover level
+    for s in (0.95, 0.97, 0.96):
+        m.step(s)
+    m.step(0.1)
+    assert m.state == TrackState.LOST
+    assert m.redetect_level() == pytest.approx(0.96)
+    assert m.step(0.9, m.redetect_level()) == TrackState.LOST  # enough near the old box only
+    assert m.step(0.9) == TrackState.TRACKING
 
 
 def test_saliency_is_full_frame_lazy_and_zero_outside_the_search_crop():

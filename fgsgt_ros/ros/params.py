@@ -159,6 +159,7 @@ _KNOWN_RANGES: Dict[str, Tuple] = {
     "recover_threshold": (0.0, 1.0, 0.0),
     "reacquire_scale": (1.0, 10.0, 0.0),
     "lost_window_influence": (0.0, 1.0, 0.0),
+    "lost_scan_every": (0, 1000, 1),
     # ThermalConfig
     "low_percentile": (0.0, 100.0, 0.0),
     "high_percentile": (0.0, 100.0, 0.0),

@@ -19,7 +19,10 @@ Lost-target handling (our design; SiamRPN++ has only a "long-term" mode, see REF
   ``lost_window_influence`` (the target may be anywhere in the enlarged region), and the box is only
   moved when the score reaches ``min(recover_threshold, recover_relative * reference)`` (>= the
   LOST level: hysteresis); then the state goes back to TRACKING and the normal search size is
-  restored. ``lost_relative`` = 0 switches the relative part off (absolute thresholds only).
+  restored. ``lost_relative`` = 0 switches the relative part off (absolute thresholds only);
+- re-detection while LOST (``lost_scan_every``): some LOST frames search a tile of a whole-frame
+  grid at the normal resolution instead, so a small target that comes back elsewhere (re-entering
+  the view, leaving cover) is found where the enlarged, coarser region would miss it.
 The two thresholds compare raw scores, whose level depends on the network (how high it scores
 empty background), so they are measured per model: ``fgsgt calibrate --write``
 (``fgsgt_ros.evaluation.calibration``) stores them in the checkpoint, and ``build_tracker`` and the
@@ -91,6 +94,11 @@ class TrackerConfig:
     reacquire_scale: float = 2.0
     #: Cosine-window weight while LOST (pysot long-term mode uses 0.001).
     lost_window_influence: float = 0.001
+    #: While LOST, every ``lost_scan_every``-th frame searches the next tile of a whole-frame scan
+    #: at the tracking resolution (tiles nearest the last position first) instead of the enlarged
+    #: region; 0 = off. The enlarged region is coarser by ``reacquire_scale``, which a 3-5 px
+    #: target does not survive; every frame stays one network pass.
+    lost_scan_every: int = 2
 
     def __post_init__(self) -> None:
         if not (0.0 <= self.window_influence <= 1.0 and 0.0 <= self.lost_window_influence <= 1.0):
@@ -113,6 +121,8 @@ class TrackerConfig:
             raise ValueError("need 0 <= lost_relative <= recover_relative <= 1")
         if self.reference_frames < 1:
             raise ValueError(f"reference_frames must be >= 1, got {self.reference_frames}")
+        if self.lost_scan_every < 0:
+            raise ValueError(f"lost_scan_every must be >= 0, got {self.lost_scan_every}")
         if self.reacquire_scale < 1.0:
             raise ValueError(f"reacquire_scale must be >= 1, got {self.reacquire_scale}")
 

@@ -233,6 +233,10 @@ def test_a_scan_tile_needs_the_targets_own_score_level_to_reacquire():
     assert m.redetect_level() == pytest.approx(0.96)
     assert m.step(0.9, m.redetect_level()) == TrackState.LOST  # enough near the old box only
     assert m.step(0.9) == TrackState.TRACKING
+    # absolute thresholds only (lost_relative 0): the scan re-acquires at the recover level
+    m.retune(TrackerConfig(lost_threshold=0.5, recover_threshold=0.6, lost_frames=1,
+                           lost_relative=0.0))
+    assert m.redetect_level() == pytest.approx(0.6)
 
 
 def test_saliency_is_full_frame_lazy_and_zero_outside_the_search_crop():

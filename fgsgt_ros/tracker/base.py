@@ -171,9 +171,12 @@ class LostMonitor:
         target's own reference score, not only the recover level. Far from where the target was,
         a look-alike is as likely as the target, and a look-alike scores below the target's usual
         level far more often than the target does (generated held-out data: a passer-by at 0.94
-        against the target's 0.96)."""
+        against the target's 0.96). ``lost_relative`` = 0 (absolute thresholds only): the
+        recover level."""
         ref = self.reference
-        return max(self.levels()[1], self.recover_threshold if ref is None else ref)
+        if self.lost_relative <= 0 or ref is None:
+            return self.levels()[1]
+        return max(self.levels()[1], ref)
 
     def start(self) -> None:
         self.state, self.weak = TrackState.TRACKING, 0

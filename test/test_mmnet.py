@@ -411,3 +411,35 @@ def test_tracking_session_drives_mmnet_on_raw_frames(tmp_path):
     for frame in seq.frames[1:]:
         r = session.step(frame)
         assert r.box is not None and 0.0 <= r.score <= 1.0
+
+
+def test_siamfc_tracker_shares_the_whole_frame_scan_while_lost():
+    """The re-detection scan lives in NetworkTracker.search_plan, so the SiamFC loop (MMNet) has it
+    too: a target that reappears ~225 px away, far outside the enlarged LOST search, is found and
+    tracked again; with ``lost_scan_every`` 0 it never is."""
+    from fgsgt_ros.boxes import iou_xywh
+    from fgsgt_ros.tracker.base import TrackState
+    from fgsgt_ros.tracker.config import TrackerConfig
+    from fgsgt_ros.tracker.siamfc import SiamFCTracker
+    from test_tracker_oracle import scene
+
+    cfg = get_preset("mmnet_tiny")
+    box, far = (40, 40, 20, 20), (262, 182, 20, 20)
+
+    def states_after_loss(every, frames):
+        tc = TrackerConfig(lost_frames=4, lost_threshold=0.95, recover_threshold=0.97,
+                           lost_relative=0.9, recover_relative=0.95, lost_scan_every=every)
+        tracker = SiamFCTracker(_NCCNet(cfg), cfg, tc)
+        tracker.init(scene(320, 240, box), box)
+        for i in range(3):
+            tracker.update(scene(320, 240, box, seed=i))
+        for i in range(8):  # the scene's noise scores about 0.6-0.8: weak frames
+            tracker.update(scene(320, 240, None, seed=10 + i))
+        assert tracker.state == TrackState.LOST
+        return [tracker.update(scene(320, 240, far, seed=30 + i)) for i in range(frames)]
+
+    found = states_after_loss(2, 260)
+    first = [r.state for r in found].index(TrackState.TRACKING)
+    assert all(r.state == TrackState.TRACKING for r in found[first:])
+    assert float(iou_xywh(found[-1].box, far)) > 0.6
+    assert all(r.state == TrackState.LOST for r in states_after_loss(0, first + 10))

@@ -205,7 +205,7 @@ def test_a_target_reappearing_anywhere_in_the_frame_is_found_by_the_scan():
 
 
 def test_the_scan_covers_the_frame_nearest_first_and_revisits_the_near_tiles():
-    from fgsgt_ros.tracker.siamese import scan_grid, scan_schedule
+    from fgsgt_ros.tracker.scan import scan_grid, scan_schedule
     grid = scan_grid(320, 240, 80.0, (40.0, 40.0))
     # the score map covers about the central 2/3 of a crop: every pixel within a third of a side
     ys, xs = np.mgrid[0:240:4, 0:320:4]

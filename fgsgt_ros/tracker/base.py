@@ -260,6 +260,24 @@ class NetworkTracker(MonitoredTracker):
         self.name = name or getattr(model_cfg, "name", self.default_name)
         self._center = np.zeros(2)
         self._size = np.zeros(2)
+        from fgsgt_ros.tracker.scan import LostSearch
+
+        self._lost_search = LostSearch()
+
+    def search_plan(self, side: float, frame_w: int, frame_h: int):
+        """Where this frame's search crop goes, from the state: (centre, side, re-acquisition
+        level). TRACKING: around the box at ``side`` (the tracking context). LOST: the region
+        ``reacquire_scale`` times larger around the last box, or on every ``lost_scan_every``-th
+        LOST frame the next tile of the whole-frame scan at ``side``, which re-acquires only at the
+        target's own reference score (``tracker/scan.py``)."""
+        recover = self._monitor.levels()[1]
+        if self.state != TrackState.LOST:
+            self._lost_search.reset()
+            return self._center, side, recover
+        if self._lost_search.scan_due(self.cfg.lost_scan_every):
+            tile = self._lost_search.next_tile(side, frame_w, frame_h, self._center)
+            return tile, side, self._monitor.redetect_level()
+        return self._center, side * self.cfg.reacquire_scale, recover
 
     @property
     def box(self) -> Optional[np.ndarray]:

@@ -35,8 +35,8 @@ so the search context s_x is enlarged by ``reacquire_scale`` instead (coarser re
 area); the box stays where it was until a score reaches the re-acquisition level (``LostMonitor``:
 ``recover_threshold``, or lower relative to the target's own scores). Every
 ``lost_scan_every``-th LOST frame searches a tile of a whole-frame scan at the tracking resolution
-instead (``scan_grid``, ``scan_schedule``): re-detection of a target that comes back elsewhere,
-at the target's own reference score (``LostMonitor.redetect_level``). ``init`` may be
+instead (``NetworkTracker.search_plan``, ``tracker/scan.py``): re-detection of a target that
+comes back elsewhere, at the target's own reference score (``LostMonitor.redetect_level``). ``init`` may be
 called again at any time with a new box; an invalid box raises ``InvalidBoxError`` and keeps the
 previous target and state.
 
@@ -60,7 +60,7 @@ from fgsgt_ros.tracker.decoding import AnchorDecoder
 from fgsgt_ros.tracker.motion import CameraMotion
 
 __all__ = ["SiameseTracker", "TrackResult", "TrackState", "InvalidBoxError", "crop_square",
-           "crop_to_frame", "crop_affine", "context_size", "scan_grid", "scan_schedule"]
+           "crop_to_frame", "crop_affine", "context_size"]
 
 
 def context_size(w: float, h: float, context_amount: float) -> float:
@@ -112,31 +112,6 @@ def crop_to_frame(crop_map: np.ndarray, region_xywh, frame_h: int, frame_w: int)
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
 
 
-def scan_grid(frame_w: int, frame_h: int, side: float, near) -> np.ndarray:
-    """Centres (N, 2) of square search crops of ``side`` frame pixels that together cover the
-    frame, nearest to ``near`` first. A crop's score map covers about its central two thirds, so
-    centres half a crop apart leave no gap."""
-    step = max(side / 2.0, 1.0)
-    nx, ny = max(1, math.ceil(frame_w / step)), max(1, math.ceil(frame_h / step))
-    xs = (np.arange(nx) + 0.5) * frame_w / nx
-    ys = (np.arange(ny) + 0.5) * frame_h / ny
-    centres = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
-    d = np.hypot(centres[:, 0] - near[0], centres[:, 1] - near[1])
-    return centres[np.argsort(d, kind="stable")]
-
-
-def scan_schedule(n: int) -> np.ndarray:
-    """Order in which to visit ``n`` tiles sorted nearest-first: the nearest 1, then the nearest
-    2, 4, 8, ... up to all of them, so that the area around the last position, where a target
-    that went behind cover most often comes back, is searched again while the scan widens."""
-    parts, k = [], 1
-    while True:
-        parts.append(np.arange(min(k, n)))
-        if k >= n:
-            return np.concatenate(parts)
-        k *= 2
-
-
 def _change(r: np.ndarray) -> np.ndarray:
     return np.maximum(r, 1.0 / r)
 
@@ -174,7 +149,6 @@ class SiameseTracker(NetworkTracker):
         self._init_size = np.ones(2)  # the target's size at init: its own size limits
         self._kernels = None  # template kept by the tracker (template_update), else by the network
         self._camera = CameraMotion() if self.cfg.camera_motion else None
-        self._scan = None  # while LOST: the whole-frame scan's tiles and progress
 
     # ------------------------------------------------------------------ state
     def set_config(self, cfg: TrackerConfig) -> None:
@@ -195,27 +169,6 @@ class SiameseTracker(NetworkTracker):
 
     def _context(self) -> float:
         return context_size(self._size[0], self._size[1], self.cfg.context_amount)
-
-    # ------------------------------------------------------------------ re-detection
-    def _scan_due(self) -> bool:
-        """Whether this LOST frame searches the next scan tile (every ``lost_scan_every``-th LOST
-        frame) rather than the enlarged region around the last position."""
-        every = self.cfg.lost_scan_every
-        if every <= 0:
-            return False
-        if self._scan is None:
-            self._scan = {"lost_frames": 0, "tiles": None, "next": 0}
-        self._scan["lost_frames"] += 1
-        return self._scan["lost_frames"] % every == 0
-
-    def _next_scan_tile(self, side: float, frame_w: int, frame_h: int) -> np.ndarray:
-        scan = self._scan
-        if scan["tiles"] is None:  # laid out on the first tile, from that frame's geometry
-            grid = scan_grid(frame_w, frame_h, side, self._center)
-            scan["tiles"] = grid[scan_schedule(len(grid))]
-        tile = scan["tiles"][scan["next"]]
-        scan["next"] = (scan["next"] + 1) % len(scan["tiles"])
-        return tile
 
     # ------------------------------------------------------------------ template
     def _set_template(self, z_tensor: torch.Tensor) -> None:
@@ -285,7 +238,6 @@ class SiameseTracker(NetworkTracker):
             self._center, self._size, self._init_size = old_center, old_size, old_init_size
             raise
         self._monitor.start()
-        self._scan = None
 
     @torch.no_grad()
     def update(self, image: np.ndarray) -> TrackResult:
@@ -298,15 +250,8 @@ class SiameseTracker(NetworkTracker):
             dx, dy = self._camera.update(image, None if lost else self.box)
             self._center = self._center + (dx, dy)
 
-        s_x = self._context() * mc.instance_size / mc.exemplar_size
-        crop_center, recover = self._center, self._monitor.levels()[1]
-        if not lost:
-            self._scan = None
-        elif self._scan_due():
-            crop_center = self._next_scan_tile(s_x, frame_w, frame_h)
-            recover = self._monitor.redetect_level()
-        else:
-            s_x *= cfg.reacquire_scale
+        crop_center, s_x, recover = self.search_plan(
+            self._context() * mc.instance_size / mc.exemplar_size, frame_w, frame_h)
         scale = mc.instance_size / s_x  # crop pixels per frame pixel
         x = crop_square(image, crop_center, s_x, mc.instance_size, self._fill(image))
         out = self._track(self._to_tensor(x))

@@ -128,13 +128,12 @@ class SiamFCTracker(NetworkTracker):
         cfg, fc, mc = self.cfg, self.fc, self.model_cfg
         lost = self.state == TrackState.LOST
 
-        s_x = context_size(self._size[0], self._size[1], cfg.context_amount) \
-            * mc.instance_size / mc.exemplar_size
-        if lost:
-            s_x *= cfg.reacquire_scale
+        crop_center, s_x, recover = self.search_plan(
+            context_size(self._size[0], self._size[1], cfg.context_amount)
+            * mc.instance_size / mc.exemplar_size, frame_w, frame_h)
         scales = fc.scales
         fill = self._fill(image)
-        crops = [crop_square(image, self._center, s_x * s, mc.instance_size, fill) for s in scales]
+        crops = [crop_square(image, crop_center, s_x * s, mc.instance_size, fill) for s in scales]
         if isinstance(self.model, torch.nn.Module):  # one batch of crops against the template
             out = self.model.track(self._to_tensor(crops))[0]
         else:  # e.g. the onnx runtime, whose graphs take batch 1
@@ -158,12 +157,12 @@ class SiamFCTracker(NetworkTracker):
         r = (1.0 - wi) * r + wi * self._window(up)
         py, px = np.unravel_index(int(np.argmax(r)), r.shape)
         s_best = s_x * scales[best]
-        region = np.array([self._center[0] - s_best / 2, self._center[1] - s_best / 2, s_best, s_best])
+        region = np.array([crop_center[0] - s_best / 2, crop_center[1] - s_best / 2, s_best, s_best])
         # while LOST the box moves only where the monitor would re-acquire (the same level)
-        if not lost or best_score >= self._monitor.levels()[1]:
+        if not lost or best_score >= recover:
             disp = (np.array([px, py], dtype=np.float64) - (up - 1) / 2.0) \
                 * mc.stride / fc.response_upsample * s_best / mc.instance_size
-            center = self._center + disp
+            center = crop_center + disp
             factor = (1.0 - fc.scale_lr) + fc.scale_lr * scales[best]
             sz = self._size * factor
             center[0] = np.clip(center[0], 0.0, frame_w)
@@ -171,7 +170,7 @@ class SiamFCTracker(NetworkTracker):
             sz[0] = np.clip(sz[0], min(cfg.min_size, frame_w), frame_w)
             sz[1] = np.clip(sz[1], min(cfg.min_size, frame_h), frame_h)
             self._center, self._size = center, sz
-        state = self._monitor.step(best_score)
+        state = self._monitor.step(best_score, recover)
 
         # saliency: the winning sigmoid score map over the crop part it covers (score cells are
         # ``stride`` crop px apart, centred on the crop)

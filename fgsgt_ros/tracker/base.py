@@ -13,6 +13,7 @@ from typing import Callable, Optional, Tuple
 import numpy as np
 
 from fgsgt_ros.boxes import clip_xywh
+from fgsgt_ros.tracker.scan import LostSearch
 
 
 class TrackState(enum.Enum):
@@ -260,8 +261,6 @@ class NetworkTracker(MonitoredTracker):
         self.name = name or getattr(model_cfg, "name", self.default_name)
         self._center = np.zeros(2)
         self._size = np.zeros(2)
-        from fgsgt_ros.tracker.scan import LostSearch
-
         self._lost_search = LostSearch()
 
     def search_plan(self, side: float, frame_w: int, frame_h: int):

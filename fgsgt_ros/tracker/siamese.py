@@ -36,9 +36,9 @@ area); the box stays where it was until a score reaches the re-acquisition level
 ``recover_threshold``, or lower relative to the target's own scores). Every
 ``lost_scan_every``-th LOST frame searches a tile of a whole-frame scan at the tracking resolution
 instead (``NetworkTracker.search_plan``, ``tracker/scan.py``): re-detection of a target that
-comes back elsewhere, at the target's own reference score (``LostMonitor.redetect_level``). ``init`` may be
-called again at any time with a new box; an invalid box raises ``InvalidBoxError`` and keeps the
-previous target and state.
+comes back elsewhere, at the target's own reference score (``LostMonitor.redetect_level``).
+``init`` may be called again at any time with a new box; an invalid box raises
+``InvalidBoxError`` and keeps the previous target and state.
 
 Saliency: the network's map covers the search crop; ``TrackResult.saliency`` warps it back to the
 full frame (float32 (H, W), zeros outside the crop) only when first read.
@@ -271,8 +271,9 @@ class SiameseTracker(NetworkTracker):
         best_score = float(score[best])
 
         region = np.array([crop_center[0] - s_x / 2, crop_center[1] - s_x / 2, s_x, s_x])
-        # while LOST the box moves only where the monitor would re-acquire (the same level)
-        if not lost or best_score >= recover:
+        # while LOST (a re-acquisition level in the plan) the box moves only where the monitor
+        # would re-acquire (the same level)
+        if recover is None or best_score >= recover:
             bbox = pred[best] / scale
             lr = penalty[best] * score[best] * cfg.lr
             center = crop_center + bbox[:2]

@@ -158,8 +158,9 @@ class SiamFCTracker(NetworkTracker):
         py, px = np.unravel_index(int(np.argmax(r)), r.shape)
         s_best = s_x * scales[best]
         region = np.array([crop_center[0] - s_best / 2, crop_center[1] - s_best / 2, s_best, s_best])
-        # while LOST the box moves only where the monitor would re-acquire (the same level)
-        if not lost or best_score >= recover:
+        # while LOST (a re-acquisition level in the plan) the box moves only where the monitor
+        # would re-acquire (the same level)
+        if recover is None or best_score >= recover:
             disp = (np.array([px, py], dtype=np.float64) - (up - 1) / 2.0) \
                 * mc.stride / fc.response_upsample * s_best / mc.instance_size
             center = crop_center + disp

@@ -204,6 +204,58 @@ def test_a_target_reappearing_anywhere_in_the_frame_is_found_by_the_scan():
     assert all(r.state == TrackState.LOST for r in missed)
 
 
+def test_more_scan_tiles_per_frame_find_the_target_sooner_at_one_pass_per_tile():
+    """``lost_scan_tiles``: a scan frame searches that many different tiles, one network pass each,
+    and the best-scoring one wins, so a far reappearance is found in fewer frames (a slow camera
+    leaves the time); TRACKING frames stay one pass."""
+    far = (262, 182, 20, 20)
+
+    def counted(tiles):
+        t = _tracker(lost_frames=4, lost_scan_tiles=tiles)
+        calls = []
+        track = t.model.track
+        t.model.track = lambda x: calls.append(1) or track(x)
+        return t, calls
+
+    one, _ = counted(1)
+    states = [r.state for r in _lose_then_reappear(one, far, 300)]
+    first_one = states.index(TrackState.TRACKING)
+    four, calls = counted(4)
+    found = _lose_then_reappear(four, far, 300)
+    first_four = [r.state for r in found].index(TrackState.TRACKING)
+    assert first_four < first_one / 2
+    assert float(iou_xywh(found[-1].box, far)) > 0.6
+    calls.clear()
+    four.update(scene(320, 240, far, seed=99))
+    assert len(calls) == 1  # tracking again: one pass
+    four.mark_lost()
+    passes = []
+    for i in range(4):
+        calls.clear()
+        four.update(scene(320, 240, None, seed=200 + i))
+        passes.append(len(calls))
+    assert sorted(passes) == [1, 1, 4, 4]  # enlarged region and scan frames alternate
+
+
+def test_scan_frames_take_different_tiles_and_together_follow_the_schedule():
+    from fgsgt_ros.tracker.scan import LostSearch, scan_grid, scan_schedule
+    grid = scan_grid(320, 240, 80.0, (40.0, 40.0))
+    order = scan_schedule(len(grid))
+    search = LostSearch()
+    seen = []
+    for _ in range(6):
+        tiles = search.next_tiles(3, 80.0, 320, 240, (40.0, 40.0))
+        assert len(tiles) == 3 and len({tuple(c) for c in tiles}) == 3
+        seen += [int(np.flatnonzero((grid == c).all(1))[0]) for c in tiles]
+    # the schedule's order with repeats inside one scan frame skipped
+    assert seen[:3] == [0, 1, 2] and seen[3:6] == [3, 0, 1]
+    assert set(order[:20]) <= set(seen)
+    everything = LostSearch().next_tiles(10_000, 80.0, 320, 240, (40.0, 40.0))
+    assert len(everything) == len(grid)
+    with pytest.raises(ValueError, match="lost_scan_tiles"):
+        TrackerConfig(lost_scan_tiles=0)
+
+
 def test_the_scan_covers_the_frame_nearest_first_and_revisits_the_near_tiles():
     from fgsgt_ros.tracker.scan import scan_grid, scan_schedule
     grid = scan_grid(320, 240, 80.0, (40.0, 40.0))

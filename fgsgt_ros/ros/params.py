@@ -160,6 +160,7 @@ _KNOWN_RANGES: Dict[str, Tuple] = {
     "reacquire_scale": (1.0, 10.0, 0.0),
     "lost_window_influence": (0.0, 1.0, 0.0),
     "lost_scan_every": (0, 1000, 1),
+    "lost_scan_tiles": (1, 256, 1),
     # ThermalConfig
     "low_percentile": (0.0, 100.0, 0.0),
     "high_percentile": (0.0, 100.0, 0.0),

@@ -264,19 +264,20 @@ class NetworkTracker(MonitoredTracker):
         self._lost_search = LostSearch()
 
     def search_plan(self, side: float, frame_w: int, frame_h: int):
-        """Where this frame's search crop goes, from the state: (centre, side, re-acquisition
-        level). TRACKING: around the box at ``side`` (the tracking context; level None: nothing
-        to re-acquire). LOST: the region ``reacquire_scale`` times larger around the last box at
-        the recover level, or on every ``lost_scan_every``-th LOST frame the next tile of the
-        whole-frame scan at ``side``, which re-acquires only at the target's own reference score
-        (``tracker/scan.py``)."""
+        """Where this frame's search crops go, from the state: (centres (k, 2), side,
+        re-acquisition level). TRACKING: one crop around the box at ``side`` (the tracking
+        context; level None: nothing to re-acquire). LOST: the region ``reacquire_scale`` times
+        larger around the last box at the recover level, or on every ``lost_scan_every``-th LOST
+        frame the next ``lost_scan_tiles`` tiles of the whole-frame scan at ``side``, which
+        re-acquire only at the target's own reference score (``tracker/scan.py``)."""
         if self.state != TrackState.LOST:
             self._lost_search.reset()
-            return self._center, side, None
+            return self._center[None], side, None
         if self._lost_search.scan_due(self.cfg.lost_scan_every):
-            tile = self._lost_search.next_tile(side, frame_w, frame_h, self._center)
-            return tile, side, self._monitor.redetect_level()
-        return self._center, side * self.cfg.reacquire_scale, self._monitor.levels()[1]
+            tiles = self._lost_search.next_tiles(self.cfg.lost_scan_tiles, side, frame_w,
+                                                 frame_h, self._center)
+            return tiles, side, self._monitor.redetect_level()
+        return self._center[None], side * self.cfg.reacquire_scale, self._monitor.levels()[1]
 
     @property
     def box(self) -> Optional[np.ndarray]:

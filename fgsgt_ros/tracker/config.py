@@ -20,8 +20,8 @@ Lost-target handling (our design; SiamRPN++ has only a "long-term" mode, see REF
   moved when the score reaches ``min(recover_threshold, recover_relative * reference)`` (>= the
   LOST level: hysteresis); then the state goes back to TRACKING and the normal search size is
   restored. ``lost_relative`` = 0 switches the relative part off (absolute thresholds only);
-- re-detection while LOST (``lost_scan_every``): some LOST frames search a tile of a whole-frame
-  grid at the normal resolution instead, so a small target that comes back elsewhere (re-entering
+- re-detection while LOST (``lost_scan_every``, ``lost_scan_tiles``): some LOST frames search
+  tiles of a whole-frame grid at the normal resolution instead, so a small target that comes back elsewhere (re-entering
   the view, leaving cover) is found where the enlarged, coarser region would miss it.
 The two thresholds compare raw scores, whose level depends on the network (how high it scores
 empty background), so they are measured per model: ``fgsgt calibrate --write``
@@ -99,6 +99,9 @@ class TrackerConfig:
     #: region; 0 = off. The enlarged region is coarser by ``reacquire_scale``, which a 3-5 px
     #: target does not survive; every frame stays one network pass.
     lost_scan_every: int = 2
+    #: Tiles searched on each scan frame (each one network pass, so a LOST frame costs about this
+    #: many tracking steps); more tiles re-find a target sooner where the frame rate leaves time.
+    lost_scan_tiles: int = 1
 
     def __post_init__(self) -> None:
         if not (0.0 <= self.window_influence <= 1.0 and 0.0 <= self.lost_window_influence <= 1.0):
@@ -123,6 +126,8 @@ class TrackerConfig:
             raise ValueError(f"reference_frames must be >= 1, got {self.reference_frames}")
         if self.lost_scan_every < 0:
             raise ValueError(f"lost_scan_every must be >= 0, got {self.lost_scan_every}")
+        if self.lost_scan_tiles < 1:
+            raise ValueError(f"lost_scan_tiles must be >= 1, got {self.lost_scan_tiles}")
         if self.reacquire_scale < 1.0:
             raise ValueError(f"reacquire_scale must be >= 1, got {self.reacquire_scale}")
 

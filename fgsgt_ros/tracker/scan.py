@@ -4,8 +4,9 @@ A LOST network tracker searches a region ``reacquire_scale`` times larger around
 the network input stays the same size, so that region is seen at a coarser resolution, which a
 3-5 px target does not survive (a returning 2-5 px rat scored 0.97-0.999 in a crop at the
 tracking resolution and 0.50-0.93 at twice the context). So every ``lost_scan_every``-th LOST
-frame (``TrackerConfig``) searches instead one tile of a grid that covers the whole frame at the
-tracking resolution: each frame stays one network pass. A tile re-acquires only at the target's
+frame (``TrackerConfig``) searches instead the next ``lost_scan_tiles`` tiles of a grid that
+covers the whole frame at the tracking resolution, one network pass each (1 by default: a LOST
+frame costs what a tracking frame does; a slow camera leaves time for more). A tile re-acquires only at the target's
 own reference score (``LostMonitor.redetect_level``): far from its last position a look-alike
 is as likely as the target. ``NetworkTracker.search_plan`` applies this for every network tracker.
 """
@@ -47,7 +48,8 @@ def scan_schedule(n: int) -> np.ndarray:
 
 class LostSearch:
     """Per-target progress of the whole-frame scan: how many LOST frames so far, the tiles (laid
-    out on the first one, from that frame's geometry and the last position) and the next one."""
+    out on the first one, from that frame's geometry and the last position), their visiting
+    order (``scan_schedule``) and where in it the next scan frame starts."""
 
     def __init__(self) -> None:
         self.reset()
@@ -56,6 +58,7 @@ class LostSearch:
         """Back to TRACKING (or a new target): the next LOST spell starts a new scan."""
         self.lost_frames = 0
         self._tiles: Optional[np.ndarray] = None
+        self._order: Optional[np.ndarray] = None
         self._next = 0
 
     def scan_due(self, every: int) -> bool:
@@ -63,11 +66,18 @@ class LostSearch:
         self.lost_frames += 1
         return every > 0 and self.lost_frames % every == 0
 
-    def next_tile(self, side: float, frame_w: int, frame_h: int, near) -> np.ndarray:
-        """Centre of the next tile (frame pixels, continuous coordinates)."""
+    def next_tiles(self, count: int, side: float, frame_w: int, frame_h: int, near) -> np.ndarray:
+        """Centres (k, 2) of the next ``count`` different tiles of the schedule (frame pixels,
+        continuous coordinates; k is at most the number of tiles in the grid)."""
         if self._tiles is None:
-            grid = scan_grid(frame_w, frame_h, side, near)
-            self._tiles = grid[scan_schedule(len(grid))]
-        tile = self._tiles[self._next]
-        self._next = (self._next + 1) % len(self._tiles)
-        return tile
+            self._tiles = scan_grid(frame_w, frame_h, side, near)
+            self._order = scan_schedule(len(self._tiles))
+        picked: list = []
+        for _ in range(len(self._order)):
+            if len(picked) == min(count, len(self._tiles)):
+                break
+            index = int(self._order[self._next])
+            self._next = (self._next + 1) % len(self._order)
+            if index not in picked:
+                picked.append(index)
+        return self._tiles[picked]

@@ -34,8 +34,8 @@ States (``TrackerConfig`` documents the thresholds): IDLE until ``init``; TRACKI
 so the search context s_x is enlarged by ``reacquire_scale`` instead (coarser resolution, larger
 area); the box stays where it was until a score reaches the re-acquisition level (``LostMonitor``:
 ``recover_threshold``, or lower relative to the target's own scores). Every
-``lost_scan_every``-th LOST frame searches a tile of a whole-frame scan at the tracking resolution
-instead (``NetworkTracker.search_plan``, ``tracker/scan.py``): re-detection of a target that
+``lost_scan_every``-th LOST frame searches ``lost_scan_tiles`` tiles of a whole-frame scan at the
+tracking resolution instead, the best-scoring tile winning (``NetworkTracker.search_plan``, ``tracker/scan.py``): re-detection of a target that
 comes back elsewhere, at the target's own reference score (``LostMonitor.redetect_level``).
 ``init`` may be called again at any time with a new box; an invalid box raises
 ``InvalidBoxError`` and keeps the previous target and state.
@@ -240,6 +240,25 @@ class SiameseTracker(NetworkTracker):
         self._monitor.start()
 
     @torch.no_grad()
+    def _search(self, image: np.ndarray, crop_center: np.ndarray, s_x: float, scale: float,
+                window_influence: float):
+        """One search crop through the network and decoder: (centre, candidates, boxes in crop
+        pixels, scale/aspect penalty, index of the best candidate by penalised score)."""
+        cfg, mc = self.cfg, self.model_cfg
+        x = crop_square(image, crop_center, s_x, mc.instance_size, self._fill(image))
+        out = self._track(self._to_tensor(x))
+        if self.online is not None:
+            out = self.online.refine(out)
+        cand = self.decoder(out)
+        pred = cand.boxes
+        # scale / aspect-ratio change penalty (in crop pixels)
+        target_w, target_h = self._size * scale
+        s_c = _change(_sz(pred[:, 2], pred[:, 3]) / _sz(target_w, target_h))
+        r_c = _change((target_w / target_h) / (pred[:, 2] / pred[:, 3]))
+        penalty = np.exp(-(r_c * s_c - 1.0) * cfg.penalty_k)
+        pscore = penalty * cand.score * (1.0 - window_influence) + cand.window * window_influence
+        return crop_center, cand, pred, penalty, int(np.argmax(pscore))
+
     def update(self, image: np.ndarray) -> TrackResult:
         """Track one frame; raises RuntimeError when IDLE (call ``init`` first)."""
         image = self._update_frame(image)
@@ -250,24 +269,15 @@ class SiameseTracker(NetworkTracker):
             dx, dy = self._camera.update(image, None if lost else self.box)
             self._center = self._center + (dx, dy)
 
-        crop_center, s_x, recover = self.search_plan(
+        centres, s_x, recover = self.search_plan(
             self._context() * mc.instance_size / mc.exemplar_size, frame_w, frame_h)
         scale = mc.instance_size / s_x  # crop pixels per frame pixel
-        x = crop_square(image, crop_center, s_x, mc.instance_size, self._fill(image))
-        out = self._track(self._to_tensor(x))
-        if self.online is not None:
-            out = self.online.refine(out)
-        cand = self.decoder(out)
-        score, pred, window = cand.score, cand.boxes, cand.window
-
-        # scale / aspect-ratio change penalty (in crop pixels)
-        target_w, target_h = self._size * scale
-        s_c = _change(_sz(pred[:, 2], pred[:, 3]) / _sz(target_w, target_h))
-        r_c = _change((target_w / target_h) / (pred[:, 2] / pred[:, 3]))
-        penalty = np.exp(-(r_c * s_c - 1.0) * cfg.penalty_k)
         wi = cfg.lost_window_influence if lost else cfg.window_influence
-        pscore = penalty * score * (1.0 - wi) + window * wi
-        best = int(np.argmax(pscore))
+        # one network pass per crop; of several scan tiles the one with the highest score wins
+        searches = [self._search(image, c, s_x, scale, wi) for c in centres]
+        crop_center, cand, pred, penalty, best = max(
+            searches, key=lambda found: float(found[1].score[found[4]]))
+        score = cand.score
         best_score = float(score[best])
 
         region = np.array([crop_center[0] - s_x / 2, crop_center[1] - s_x / 2, s_x, s_x])

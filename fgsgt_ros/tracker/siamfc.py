@@ -121,19 +121,12 @@ class SiamFCTracker(NetworkTracker):
         self._monitor.start()
 
     @torch.no_grad()
-    def update(self, image: np.ndarray) -> TrackResult:
-        """Track one frame; RuntimeError when IDLE (call ``init`` first)."""
-        image = self._update_frame(image)
-        frame_h, frame_w = image.shape[:2]
-        cfg, fc, mc = self.cfg, self.fc, self.model_cfg
-        lost = self.state == TrackState.LOST
-
-        crop_center, s_x, recover = self.search_plan(
-            context_size(self._size[0], self._size[1], cfg.context_amount)
-            * mc.instance_size / mc.exemplar_size, frame_w, frame_h)
-        scales = fc.scales
+    def _search(self, image: np.ndarray, crop_center: np.ndarray, s_x: float):
+        """The scaled crops around one centre against the template: (centre, logits (n, S, S),
+        upsampled responses, index of the best scale after the scale penalty, its sigmoid peak)."""
+        fc, mc = self.fc, self.model_cfg
         fill = self._fill(image)
-        crops = [crop_square(image, crop_center, s_x * s, mc.instance_size, fill) for s in scales]
+        crops = [crop_square(image, crop_center, s_x * s, mc.instance_size, fill) for s in fc.scales]
         if isinstance(self.model, torch.nn.Module):  # one batch of crops against the template
             out = self.model.track(self._to_tensor(crops))[0]
         else:  # e.g. the onnx runtime, whose graphs take batch 1
@@ -148,8 +141,26 @@ class SiamFCTracker(NetworkTracker):
         penalised = np.where(np.arange(n_scales) == centre_idx, peaks,
                              peaks - np.abs(peaks) * (1.0 - fc.scale_penalty))
         best = int(np.argmax(penalised))
-        self.last_scale_index = best
         best_score = float(1.0 / (1.0 + np.exp(-np.clip(logits[best].max(), -50, 50))))
+        return crop_center, logits, resp, best, best_score
+
+    def update(self, image: np.ndarray) -> TrackResult:
+        """Track one frame; RuntimeError when IDLE (call ``init`` first)."""
+        image = self._update_frame(image)
+        frame_h, frame_w = image.shape[:2]
+        cfg, fc, mc = self.cfg, self.fc, self.model_cfg
+        lost = self.state == TrackState.LOST
+
+        centres, s_x, recover = self.search_plan(
+            context_size(self._size[0], self._size[1], cfg.context_amount)
+            * mc.instance_size / mc.exemplar_size, frame_w, frame_h)
+        scales = fc.scales
+        # one batch of scaled crops per centre; of several scan tiles the best score wins
+        crop_center, logits, resp, best, best_score = max(
+            (self._search(image, c, s_x) for c in centres), key=lambda found: found[4])
+        size = logits.shape[-1]
+        up = resp.shape[-1]
+        self.last_scale_index = best
 
         r = resp[best] - resp[best].min()
         r = r / max(float(r.sum()), 1e-12)

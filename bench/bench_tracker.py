@@ -8,7 +8,13 @@ by round with CSRT so that load on a shared machine hits both alike. It reports 
 (median of the rounds' medians), frames/s and the ratio to CSRT measured in the same run, and
 writes them to a JSON file.
 
+A LOST frame costs more when the re-detection scan searches several tiles (``lost_scan_tiles``,
+one network pass each): for the first network tracker named, the bench also times a LOST spell
+on target-free frames for each tile count in ``--lost-tiles`` (mean over the LOST frames, and
+the scan frames alone, which alternate with the enlarged-region search).
+
     python bench/bench_tracker.py [--trackers fgsgt,siamrpnpp_tiny] [--frames 150] [--rounds 3]
+                                  [--lost-tiles 1,2,4]
 """
 
 from __future__ import annotations
@@ -53,12 +59,33 @@ def _round(session, frames, box) -> float:
     return float(np.median(times))
 
 
+def _lost_spell(session, frames, box, empty) -> tuple:
+    """Mean s per frame over a LOST spell on target-free frames, and the median of its scan
+    frames (LOST frame i, counted from 1, is a scan frame when i is a multiple of
+    ``lost_scan_every``)."""
+    session.init(frames[0], box)
+    for f in frames[1:6]:
+        session.step(f)
+    session.tracker.mark_lost()
+    every = session.tracker_cfg.lost_scan_every
+    times, scan = [], []
+    for i, f in enumerate(empty, start=1):
+        t0 = time.perf_counter()
+        session.step(f)
+        times.append(time.perf_counter() - t0)
+        if every and i % every == 0:
+            scan.append(times[-1])
+    return float(np.mean(times)), float(np.median(scan)) if scan else float("nan")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--trackers", default="fgsgt", help="comma-separated tracker specs (CSRT is "
                    "always added as the baseline)")
     p.add_argument("--frames", type=int, default=150)
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--lost-tiles", default="1,2,4",
+                   help="tile counts per scan frame to time a LOST spell with ('' = skip)")
     p.add_argument("--out", default="out/bench_tracker.json")
     args = p.parse_args(argv)
 
@@ -91,9 +118,33 @@ def main(argv=None) -> int:
             ms = results[size][n]
             cells.append(f"{ms:7.1f} ms {1000 / ms:5.0f} fps {ms / results[size]['csrt']:4.2f}x")
         print(f"{n:<18}" + "".join(f"{c:>22}" for c in cells))
+    lost = {}
+    network = next((n for n in names if hasattr(sessions[n].tracker, "search_plan")), None)
+    tiles = [int(k) for k in args.lost_tiles.split(",") if k.strip()]
+    if network and tiles:
+        import dataclasses
+
+        session = sessions[network]
+        print(f"\n{network} while LOST (target-free frames), ms per frame: mean over the spell / "
+              f"scan frames alone; tracking frame beside it")
+        for size, (h, w) in SIZES.items():
+            frames, box = _frames(h, w, 8)
+            rng = np.random.default_rng(1)
+            base = (3000 + 40 * rng.standard_normal((h, w))).astype(np.float32)
+            empty = [np.clip(base + 10 * rng.standard_normal((h, w)), 0, 65535).astype(np.uint16)
+                     for _ in range(args.frames)]
+            for k in tiles:
+                session.configure(dataclasses.replace(session.tracker_defaults, lost_scan_tiles=k))
+                mean, scan = _lost_spell(session, frames, box, empty)
+                lost[f"{size} tiles={k}"] = {"mean_ms": mean * 1000, "scan_frame_ms": scan * 1000}
+                print(f"  {size} lost_scan_tiles={k}: {mean * 1000:6.1f} ms mean "
+                      f"({1 / mean:4.0f} fps), scan frames {scan * 1000:6.1f} ms "
+                      f"({1 / scan:4.0f} fps); tracking {results[size][network]:.1f} ms")
+        session.configure()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"ms_per_frame": results, "load_average": load,
-                                          "frames": args.frames, "rounds": args.rounds}, indent=2))
+    Path(args.out).write_text(json.dumps({"ms_per_frame": results, "lost_spell": lost,
+                                          "load_average": load, "frames": args.frames,
+                                          "rounds": args.rounds}, indent=2))
     print(f"written to {args.out}")
     return 0
 

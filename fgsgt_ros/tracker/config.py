@@ -97,10 +97,11 @@ class TrackerConfig:
     #: While LOST, every ``lost_scan_every``-th frame searches the next tile of a whole-frame scan
     #: at the tracking resolution (tiles nearest the last position first) instead of the enlarged
     #: region; 0 = off. The enlarged region is coarser by ``reacquire_scale``, which a 3-5 px
-    #: target does not survive; every frame stays one network pass.
+    #: target does not survive; with ``lost_scan_tiles`` 1 every frame stays one network pass.
     lost_scan_every: int = 2
-    #: Tiles searched on each scan frame (each one network pass, so a LOST frame costs about this
-    #: many tracking steps); more tiles re-find a target sooner where the frame rate leaves time.
+    #: Tiles searched on each scan frame, the best-scoring one winning; each is one network pass,
+    #: so a scan frame costs about this many tracking steps. More tiles can re-find a small target
+    #: sooner where the frame rate leaves time (a 9 Hz camera), not reliably (docs/MODEL_CARD.md).
     lost_scan_tiles: int = 1
 
     def __post_init__(self) -> None:

@@ -20,6 +20,7 @@ the scan frames alone, which alternate with the enlarged-region search).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -122,8 +123,6 @@ def main(argv=None) -> int:
     network = next((n for n in names if hasattr(sessions[n].tracker, "search_plan")), None)
     tiles = [int(k) for k in args.lost_tiles.split(",") if k.strip()]
     if network and tiles:
-        import dataclasses
-
         session = sessions[network]
         print(f"\n{network} while LOST (target-free frames), ms per frame: mean over the spell / "
               f"scan frames alone; tracking frame beside it")

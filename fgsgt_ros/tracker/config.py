@@ -21,8 +21,9 @@ Lost-target handling (our design; SiamRPN++ has only a "long-term" mode, see REF
   LOST level: hysteresis); then the state goes back to TRACKING and the normal search size is
   restored. ``lost_relative`` = 0 switches the relative part off (absolute thresholds only);
 - re-detection while LOST (``lost_scan_every``, ``lost_scan_tiles``): some LOST frames search
-  tiles of a whole-frame grid at the normal resolution instead, so a small target that comes back elsewhere (re-entering
-  the view, leaving cover) is found where the enlarged, coarser region would miss it.
+  tiles of a whole-frame grid at the normal resolution instead, so a small target that comes
+  back elsewhere (re-entering the view, leaving cover) is found where the enlarged, coarser
+  region would miss it.
 The two thresholds compare raw scores, whose level depends on the network (how high it scores
 empty background), so they are measured per model: ``fgsgt calibrate --write``
 (``fgsgt_ros.evaluation.calibration``) stores them in the checkpoint, and ``build_tracker`` and the

@@ -6,9 +6,9 @@ the network input stays the same size, so that region is seen at a coarser resol
 tracking resolution and 0.50-0.93 at twice the context). So every ``lost_scan_every``-th LOST
 frame (``TrackerConfig``) searches instead the next ``lost_scan_tiles`` tiles of a grid that
 covers the whole frame at the tracking resolution, one network pass each (1 by default: a LOST
-frame costs what a tracking frame does; a slow camera leaves time for more). A tile re-acquires only at the target's
-own reference score (``LostMonitor.redetect_level``): far from its last position a look-alike
-is as likely as the target. ``NetworkTracker.search_plan`` applies this for every network tracker.
+frame costs what a tracking frame does; a slow camera leaves time for more). A tile re-acquires
+only at the target's own reference score (``LostMonitor.redetect_level``): far from its last
+position a look-alike is as likely as the target. ``NetworkTracker.search_plan`` applies this for every network tracker.
 """
 
 from __future__ import annotations

@@ -35,8 +35,9 @@ so the search context s_x is enlarged by ``reacquire_scale`` instead (coarser re
 area); the box stays where it was until a score reaches the re-acquisition level (``LostMonitor``:
 ``recover_threshold``, or lower relative to the target's own scores). Every
 ``lost_scan_every``-th LOST frame searches ``lost_scan_tiles`` tiles of a whole-frame scan at the
-tracking resolution instead, the best-scoring tile winning (``NetworkTracker.search_plan``, ``tracker/scan.py``): re-detection of a target that
-comes back elsewhere, at the target's own reference score (``LostMonitor.redetect_level``).
+tracking resolution instead, the best-scoring tile winning (``NetworkTracker.search_plan``,
+``tracker/scan.py``): re-detection of a target that comes back elsewhere, at the target's own
+reference score (``LostMonitor.redetect_level``).
 ``init`` may be called again at any time with a new box; an invalid box raises
 ``InvalidBoxError`` and keeps the previous target and state.
 
@@ -259,6 +260,7 @@ class SiameseTracker(NetworkTracker):
         pscore = penalty * cand.score * (1.0 - window_influence) + cand.window * window_influence
         return crop_center, cand, pred, penalty, int(np.argmax(pscore))
 
+    @torch.no_grad()
     def update(self, image: np.ndarray) -> TrackResult:
         """Track one frame; raises RuntimeError when IDLE (call ``init`` first)."""
         image = self._update_frame(image)

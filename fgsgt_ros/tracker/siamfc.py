@@ -144,6 +144,7 @@ class SiamFCTracker(NetworkTracker):
         best_score = float(1.0 / (1.0 + np.exp(-np.clip(logits[best].max(), -50, 50))))
         return crop_center, logits, resp, best, best_score
 
+    @torch.no_grad()
     def update(self, image: np.ndarray) -> TrackResult:
         """Track one frame; RuntimeError when IDLE (call ``init`` first)."""
         image = self._update_frame(image)

@@ -34,8 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 SIZES = {"160x120": (120, 160), "640x512": (512, 640)}
 
 
-def _frames(h: int, w: int, n: int, seed: int = 0):
-    """A warm square target drifting over a noisy 16-bit background; (frames, first box)."""
+def _frames(h: int, w: int, n: int, seed: int = 0, target: bool = True):
+    """A warm square target drifting over a noisy 16-bit background (``target`` False: the
+    background alone); (frames, first box)."""
     rng = np.random.default_rng(seed)
     base = (3000 + 40 * rng.standard_normal((h, w))).astype(np.float32)
     side = max(8, w // 16)
@@ -44,7 +45,8 @@ def _frames(h: int, w: int, n: int, seed: int = 0):
         f = base + 10 * rng.standard_normal((h, w)).astype(np.float32)
         x = int(w / 3 + (w / 4) * np.sin(i / 25.0))
         y = int(h / 3 + (h / 6) * np.cos(i / 30.0))
-        f[y:y + side, x:x + side] += 400
+        if target:
+            f[y:y + side, x:x + side] += 400
         frames.append(np.clip(f, 0, 65535).astype(np.uint16))
     x0, y0 = int(w / 3), int(h / 3 + h / 6)
     return frames, (x0, y0, side, side)
@@ -128,10 +130,7 @@ def main(argv=None) -> int:
               f"scan frames alone; tracking frame beside it")
         for size, (h, w) in SIZES.items():
             frames, box = _frames(h, w, 8)
-            rng = np.random.default_rng(1)
-            base = (3000 + 40 * rng.standard_normal((h, w))).astype(np.float32)
-            empty = [np.clip(base + 10 * rng.standard_normal((h, w)), 0, 65535).astype(np.uint16)
-                     for _ in range(args.frames)]
+            empty = _frames(h, w, args.frames, seed=1, target=False)[0]
             for k in tiles:
                 session.configure(dataclasses.replace(session.tracker_defaults, lost_scan_tiles=k))
                 mean, scan = _lost_spell(session, frames, box, empty)

@@ -241,12 +241,13 @@ class SiameseTracker(NetworkTracker):
         self._monitor.start()
 
     @torch.no_grad()
-    def _search(self, image: np.ndarray, crop_center: np.ndarray, s_x: float, scale: float,
+    def _search(self, image: np.ndarray, fill, crop_center: np.ndarray, s_x: float, scale: float,
                 window_influence: float):
-        """One search crop through the network and decoder: (centre, candidates, boxes in crop
-        pixels, scale/aspect penalty, index of the best candidate by penalised score)."""
+        """One search crop (``fill`` outside the image) through the network and decoder: (centre,
+        candidates, boxes in crop pixels, scale/aspect penalty, index of the best candidate by
+        penalised score)."""
         cfg, mc = self.cfg, self.model_cfg
-        x = crop_square(image, crop_center, s_x, mc.instance_size, self._fill(image))
+        x = crop_square(image, crop_center, s_x, mc.instance_size, fill)
         out = self._track(self._to_tensor(x))
         if self.online is not None:
             out = self.online.refine(out)
@@ -276,7 +277,8 @@ class SiameseTracker(NetworkTracker):
         scale = mc.instance_size / s_x  # crop pixels per frame pixel
         wi = cfg.lost_window_influence if lost else cfg.window_influence
         # one network pass per crop; of several scan tiles the one with the highest score wins
-        searches = [self._search(image, c, s_x, scale, wi) for c in centres]
+        fill = self._fill(image)  # the frame mean, once for all of this frame's crops
+        searches = [self._search(image, fill, c, s_x, scale, wi) for c in centres]
         crop_center, cand, pred, penalty, best = max(
             searches, key=lambda found: float(found[1].score[found[4]]))
         score = cand.score

@@ -121,11 +121,11 @@ class SiamFCTracker(NetworkTracker):
         self._monitor.start()
 
     @torch.no_grad()
-    def _search(self, image: np.ndarray, crop_center: np.ndarray, s_x: float):
-        """The scaled crops around one centre against the template: (centre, logits (n, S, S),
-        upsampled responses, index of the best scale after the scale penalty, its sigmoid peak)."""
+    def _search(self, image: np.ndarray, fill, crop_center: np.ndarray, s_x: float):
+        """The scaled crops around one centre (``fill`` outside the image) against the template:
+        (centre, logits (n, S, S), upsampled responses, index of the best scale after the scale
+        penalty, its sigmoid peak)."""
         fc, mc = self.fc, self.model_cfg
-        fill = self._fill(image)
         crops = [crop_square(image, crop_center, s_x * s, mc.instance_size, fill) for s in fc.scales]
         if isinstance(self.model, torch.nn.Module):  # one batch of crops against the template
             out = self.model.track(self._to_tensor(crops))[0]
@@ -157,8 +157,9 @@ class SiamFCTracker(NetworkTracker):
             * mc.instance_size / mc.exemplar_size, frame_w, frame_h)
         scales = fc.scales
         # one batch of scaled crops per centre; of several scan tiles the best score wins
+        fill = self._fill(image)  # the frame mean, once for all of this frame's crops
         crop_center, logits, resp, best, best_score = max(
-            (self._search(image, c, s_x) for c in centres), key=lambda found: found[4])
+            (self._search(image, fill, c, s_x) for c in centres), key=lambda found: found[4])
         size = logits.shape[-1]
         up = resp.shape[-1]
         self.last_scale_index = best

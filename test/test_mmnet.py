@@ -416,8 +416,8 @@ def test_tracking_session_drives_mmnet_on_raw_frames(tmp_path):
 def test_siamfc_tracker_shares_the_whole_frame_scan_while_lost():
     """The re-detection scan lives in NetworkTracker.search_plan, so the SiamFC loop (MMNet) has it
     too: a target that reappears ~225 px away, far outside the enlarged LOST search, is found and
-    tracked again (sooner with more ``lost_scan_tiles`` per scan frame); with ``lost_scan_every``
-    0 it never is."""
+    tracked again (sooner with more ``lost_scan_tiles`` per scan frame, or with appearance
+    proposals); with ``lost_scan_every`` 0 it never is."""
     from fgsgt_ros.boxes import iou_xywh
     from fgsgt_ros.tracker.base import TrackState
     from fgsgt_ros.tracker.config import TrackerConfig
@@ -427,10 +427,10 @@ def test_siamfc_tracker_shares_the_whole_frame_scan_while_lost():
     cfg = get_preset("mmnet_tiny")
     box, far = (40, 40, 20, 20), (262, 182, 20, 20)
 
-    def states_after_loss(every, frames, tiles=1):
+    def states_after_loss(every, frames, tiles=1, proposals=False):
         tc = TrackerConfig(lost_frames=4, lost_threshold=0.95, recover_threshold=0.97,
                            lost_relative=0.9, recover_relative=0.95, lost_scan_every=every,
-                           lost_scan_tiles=tiles)
+                           lost_scan_tiles=tiles, lost_scan_proposals=proposals)
         tracker = SiamFCTracker(_NCCNet(cfg), cfg, tc)
         tracker.init(scene(320, 240, box), box)
         for i in range(3):
@@ -447,3 +447,6 @@ def test_siamfc_tracker_shares_the_whole_frame_scan_while_lost():
     assert all(r.state == TrackState.LOST for r in states_after_loss(0, first + 10))
     sooner = [r.state for r in states_after_loss(2, first, tiles=4)].index(TrackState.TRACKING)
     assert sooner < first / 2
+    # appearance proposals (the default) send the first scan frames within reach to it
+    matched = [r.state for r in states_after_loss(2, first, proposals=True)].index(TrackState.TRACKING)
+    assert matched < first / 2

@@ -177,12 +177,12 @@ def test_without_the_enlarged_region_the_far_reappearance_is_missed():
     assert r.state == TrackState.LOST
 
 
-def _lose_then_reappear(t, far, frames):
+def _lose_then_reappear(t, far, frames, absent=8):
     box = (40, 40, 20, 20)
     t.init(scene(320, 240, box), box)
     for i in range(3):
         t.update(scene(320, 240, box, seed=i))
-    for i in range(8):
+    for i in range(absent):
         assert t.update(scene(320, 240, None, seed=10 + i)).state != TrackState.IDLE
     assert t.state == TrackState.LOST
     return [t.update(scene(320, 240, far, seed=30 + i)) for i in range(frames)]
@@ -190,10 +190,11 @@ def _lose_then_reappear(t, far, frames):
 
 def test_a_target_reappearing_anywhere_in_the_frame_is_found_by_the_scan():
     """Re-detection: far outside even the enlarged LOST search (about 80 px around the old box),
-    the whole-frame scan at the tracking resolution finds the target within one pass of its
-    schedule, and from then on it is tracked; without the scan it stays LOST."""
+    the whole-frame scan at the tracking resolution (the grid alone here: appearance proposals
+    off) finds the target within one pass of its schedule, and from then on it is tracked;
+    without the scan it stays LOST."""
     far = (262, 182, 20, 20)  # about 225 px from where it was lost
-    found = _lose_then_reappear(_tracker(lost_frames=4), far, 300)
+    found = _lose_then_reappear(_tracker(lost_frames=4, lost_scan_proposals=False), far, 300)
     states = [r.state for r in found]
     first = states.index(TrackState.TRACKING)
     assert all(s == TrackState.TRACKING for s in states[first:])
@@ -211,7 +212,7 @@ def test_more_scan_tiles_per_frame_find_the_target_sooner_at_one_pass_per_tile()
     far = (262, 182, 20, 20)
 
     def counted(tiles):
-        t = _tracker(lost_frames=4, lost_scan_tiles=tiles)
+        t = _tracker(lost_frames=4, lost_scan_tiles=tiles, lost_scan_proposals=False)
         calls = []
         track = t.model.track
         t.model.track = lambda x: calls.append(1) or track(x)
@@ -235,6 +236,63 @@ def test_more_scan_tiles_per_frame_find_the_target_sooner_at_one_pass_per_tile()
         four.update(scene(320, 240, None, seed=200 + i))
         passes.append(len(calls))
     assert sorted(passes) == [1, 1, 4, 4]  # enlarged region and scan frames alternate
+
+
+def test_appearance_proposals_find_a_far_reappearance_on_one_of_its_first_frames():
+    """``lost_scan_proposals`` (default on): a scan frame searches where the target's appearance at
+    init matches best, within reach of the last position (after 40 absent frames, 225 px is
+    within reach), so the far reappearance that the grid needs many scan frames for is found on
+    one of its first frames, at one pass per frame."""
+    far = (262, 182, 20, 20)
+    grid = [r.state for r in _lose_then_reappear(_tracker(lost_frames=4, lost_scan_proposals=False),
+                                                 far, 300, absent=40)].index(TrackState.TRACKING)
+    t = _tracker(lost_frames=4)
+    calls = []
+    track = t.model.track
+    t.model.track = lambda x: calls.append(1) or track(x)
+    found = _lose_then_reappear(t, far, 60, absent=40)
+    first = [r.state for r in found].index(TrackState.TRACKING)
+    assert first <= 3 < grid / 4
+    assert float(iou_xywh(found[-1].box, far)) > 0.6
+    assert len(calls) == 3 + 40 + 60  # still one network pass on every frame
+
+
+def test_proposals_wait_for_reach_and_skip_what_was_turned_down():
+    """A match far from the last position is not proposed until a lost target could have got
+    there (``PROPOSAL_REACH`` search sides per LOST frame); a match searched without success is
+    skipped on the next proposal frames, so the next best gets its turn; a target cut by the
+    frame border is still matched at its centre."""
+    from fgsgt_ros.tracker.scan import PROPOSAL_REACH, LostSearch, match_peaks
+    box = (40, 40, 12, 12)
+    search = LostSearch()
+    search.remember(scene(320, 240, box, seed=1), (46.0, 46.0), (12.0, 12.0), 0.5)
+    frame = scene(320, 240, (140, 40, 12, 12), seed=2)
+    frame[180:192, 260:272] = 200  # a second look-alike, 230 px away
+    side = 40.0
+    search.lost_frames = 1
+    early = search.proposals(frame, 2, (12.0, 12.0), 0.5, (46.0, 46.0), side)
+    # 100 px away after one frame: out of reach (what is proposed is the noise near the old box)
+    assert len(early) and (np.hypot(*(early - (46.0, 46.0)).T) < side).all()
+    search.reset()
+    search.lost_frames = int(np.ceil((100 / side - 0.5) / PROPOSAL_REACH)) + 1
+    first = search.proposals(frame, 1, (12.0, 12.0), 0.5, (46.0, 46.0), side)
+    np.testing.assert_allclose(first, [[146.0, 46.0]], atol=1.5)
+    search.lost_frames = 100
+    second = search.proposals(frame, 1, (12.0, 12.0), 0.5, (46.0, 46.0), side)
+    np.testing.assert_allclose(second, [[266.0, 186.0]], atol=1.5)  # the first was turned down
+    search.reset()  # re-acquired: a new LOST spell starts with a clean slate
+    search.lost_frames = 100
+    again = search.proposals(frame, 2, (12.0, 12.0), 0.5, (46.0, 46.0), side)
+    assert len(again) == 2
+    # half the target outside the frame: matched at its centre, on the border
+    edge = scene(320, 240, (314, 100, 12, 12), seed=3)
+    peak = match_peaks(edge, search.appearance, (12.0, 12.0), 0.5, 1)
+    np.testing.assert_allclose(peak, [[320.0, 106.0]], atol=2.0)
+    # nothing to match (a featureless appearance): no proposals, the grid takes over
+    flat = LostSearch()
+    flat.remember(np.full((240, 320), 50, np.uint8), (46.0, 46.0), (12.0, 12.0), 0.5)
+    flat.lost_frames = 100
+    assert len(flat.proposals(frame, 1, (12.0, 12.0), 0.5, (46.0, 46.0), side)) == 0
 
 
 def test_scan_frames_take_different_tiles_and_together_follow_the_schedule():

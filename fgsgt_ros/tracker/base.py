@@ -263,21 +263,31 @@ class NetworkTracker(MonitoredTracker):
         self._size = np.zeros(2)
         self._lost_search = LostSearch()
 
-    def search_plan(self, side: float, frame_w: int, frame_h: int):
+    def search_plan(self, side: float, frame_w: int, frame_h: int, image: np.ndarray):
         """Where this frame's search crops go, from the state: (centres (k, 2), side,
         re-acquisition level). TRACKING: one crop around the box at ``side`` (the tracking
         context; level None: nothing to re-acquire). LOST: the region ``reacquire_scale`` times
         larger around the last box at the recover level, or on every ``lost_scan_every``-th LOST
-        frame the next ``lost_scan_tiles`` tiles of the whole-frame scan at ``side``, which
-        re-acquire only at the target's own reference score (``tracker/scan.py``)."""
+        frame ``lost_scan_tiles`` crops at ``side`` that re-acquire only at the target's own
+        reference score: centred on the best matches of the target's appearance in ``image``
+        within reach of the last position (``lost_scan_proposals``), else the next tiles of the
+        whole-frame scan (``tracker/scan.py``)."""
         if self.state != TrackState.LOST:
             self._lost_search.reset()
             return self._center[None], side, None
-        if self._lost_search.scan_due(self.cfg.lost_scan_every):
-            tiles = self._lost_search.next_tiles(self.cfg.lost_scan_tiles, side, frame_w,
-                                                 frame_h, self._center)
-            return tiles, side, self._monitor.redetect_level()
-        return self._center[None], side * self.cfg.reacquire_scale, self._monitor.levels()[1]
+        search, cfg = self._lost_search, self.cfg
+        if not search.scan_due(cfg.lost_scan_every):
+            return self._center[None], side * cfg.reacquire_scale, self._monitor.levels()[1]
+        tiles = np.zeros((0, 2))
+        if cfg.lost_scan_proposals:
+            tiles = search.proposals(image, cfg.lost_scan_tiles, self._size, cfg.context_amount,
+                                     self._center, side)
+            # crops kept as far inside the frame as the scan's tiles (a quarter side from the edge)
+            margin = np.minimum(side / 4.0, np.array([frame_w, frame_h]) / 2.0)
+            tiles = np.clip(tiles, margin, np.array([frame_w, frame_h]) - margin)
+        if len(tiles) == 0:
+            tiles = search.next_tiles(cfg.lost_scan_tiles, side, frame_w, frame_h, self._center)
+        return tiles, side, self._monitor.redetect_level()
 
     @property
     def box(self) -> Optional[np.ndarray]:

@@ -104,6 +104,11 @@ class TrackerConfig:
     #: so a scan frame costs about this many tracking steps. More tiles can re-find a small target
     #: sooner where the frame rate leaves time (a 9 Hz camera), not reliably (docs/MODEL_CARD.md).
     lost_scan_tiles: int = 1
+    #: Scan frames search where the target's appearance at init matches best (normalised
+    #: cross-correlation over the frame, within reach of the last position, matches turned down
+    #: recently skipped) before the grid: a target that comes back is found on one of its first
+    #: frames instead of when the grid reaches its tile. False: the grid only.
+    lost_scan_proposals: bool = True
 
     def __post_init__(self) -> None:
         if not (0.0 <= self.window_influence <= 1.0 and 0.0 <= self.lost_window_influence <= 1.0):

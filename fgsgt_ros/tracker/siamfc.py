@@ -117,6 +117,7 @@ class SiamFCTracker(NetworkTracker):
         z = crop_square(image, center, s_z, self.model_cfg.exemplar_size, self._fill(image))
         self.model.template(self._to_tensor([z]))
         self._center, self._size = center, size
+        self._lost_search.remember(image, center, size, self.cfg.context_amount)
         self.last_scale_index = None
         self._monitor.start()
 
@@ -154,7 +155,7 @@ class SiamFCTracker(NetworkTracker):
 
         centres, s_x, recover = self.search_plan(
             context_size(self._size[0], self._size[1], cfg.context_amount)
-            * mc.instance_size / mc.exemplar_size, frame_w, frame_h)
+            * mc.instance_size / mc.exemplar_size, frame_w, frame_h, image)
         scales = fc.scales
         # one batch of scaled crops per centre; of several scan tiles the best score wins
         fill = self._fill(image)  # the frame mean, once for all of this frame's crops

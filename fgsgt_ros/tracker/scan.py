@@ -103,7 +103,7 @@ def match_peaks(image: np.ndarray, patch: np.ndarray, size, context_amount: floa
     if count < 1 or float(tmpl.std()) < 1e-3:
         return np.zeros((0, 2))
     frame = _grey(image)
-    if shrink < 1.0:
+    if shrink < 1.0:  # a 1920x1080 frame then costs about what its patch needs
         frame = cv2.resize(frame, (max(1, int(round(frame.shape[1] * shrink))),
                                    max(1, int(round(frame.shape[0] * shrink)))),
                            interpolation=cv2.INTER_AREA)
@@ -111,14 +111,21 @@ def match_peaks(image: np.ndarray, patch: np.ndarray, size, context_amount: floa
     top, left = ph // 2, pw // 2
     frame = cv2.copyMakeBorder(frame, top, ph - 1 - top, left, pw - 1 - left, cv2.BORDER_REPLICATE)
     response = cv2.matchTemplate(frame, tmpl, cv2.TM_CCOEFF_NORMED)
-    response[~np.isfinite(response)] = -1.0
+    # a (nearly) flat window (saturated sky, a letterbox, the padding) has no defined correlation
+    # (OpenCV returns up to 1 there): windows with under a quarter of the patch's contrast are out
+    mean = cv2.blur(frame, (pw, ph))
+    var = cv2.blur(frame * frame, (pw, ph)) - mean * mean
+    rh, rw = response.shape
+    var = var[ph // 2:ph // 2 + rh, pw // 2:pw // 2 + rw]
+    response[~np.isfinite(response) | (var < (0.25 * float(tmpl.std())) ** 2)] = -1.0
     # response cell (col, row) <-> patch centre in frame pixels
     offset = np.array([left - pw / 2.0, top - ph / 2.0])
-    if near is not None and math.isfinite(reach):
-        rows, cols = np.indices(response.shape)
-        cx = (cols - offset[0]) / shrink - near[0]
-        cy = (rows - offset[1]) / shrink - near[1]
-        response[cx * cx + cy * cy > reach * reach] = -1.0
+    frame_h, frame_w = image.shape[:2]
+    if near is not None and reach < math.hypot(max(near[0], frame_w - near[0]),
+                                               max(near[1], frame_h - near[1])):
+        cx = (np.arange(response.shape[1]) - offset[0]) / shrink - near[0]
+        cy = (np.arange(response.shape[0]) - offset[1]) / shrink - near[1]
+        response[cy[:, None] ** 2 + cx[None, :] ** 2 > reach * reach] = -1.0
     for point in ([] if exclude is None else np.asarray(exclude).reshape(-1, 2)):
         c = np.round(point * shrink + offset).astype(int)
         cv2.circle(response, (int(c[0]), int(c[1])), max(1, max(pw, ph) // 2), -1.0, -1)

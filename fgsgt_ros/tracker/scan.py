@@ -138,9 +138,11 @@ def match_peaks(image: np.ndarray, patch: np.ndarray, size, context_amount: floa
         cv2.circle(response, (px, py), max(pw, ph), -1.0, -1)
     return np.array(peaks, dtype=np.float64).reshape(-1, 2)
 
+
 class LostSearch:
-    """Per-target progress of the whole-frame scan: how many LOST frames so far, the tiles (laid
-    out on the first one, from that frame's geometry and the last position), their visiting
+    """Per-target progress of the search while LOST: the target's appearance at init (for
+    ``proposals``), how many LOST frames so far, the matches already turned down, the tiles (laid
+    out on the first scan frame, from that frame's geometry and the last position), their visiting
     order (``scan_schedule``) and where in it the next scan frame starts."""
 
     def __init__(self) -> None:

@@ -198,3 +198,37 @@ def test_cli_eval_runs_and_bad_input_exits_2_with_one_line(tmp_path, capsys):
         assert fgsgt_main(argv) == 2
         err = capsys.readouterr().err.strip()
         assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_cli_eval_set_overrides_tracker_settings_and_guards_resumed_results(tmp_path, capsys):
+    """``--set [NAME:]FIELD=VALUE`` sets a TrackerConfig field for every tracker or one; the
+    settings each tracker ran with are stored beside the results, and resuming into results
+    made with other settings is refused instead of mixing them."""
+    import json
+    _sequence(tmp_path / "data", 6, "s1")
+    out = tmp_path / "out"
+    base = ["eval", str(tmp_path / "data"), "--trackers", "fgsgt,grid=fgsgt,csrt", "--out",
+            str(out), "--no-plots", "--set", "lost_frames=3"]
+    assert fgsgt_main(base + ["--set", "grid:lost_scan_proposals=false"]) == 0
+    settings = {n: json.loads((out / "tracker_settings" / f"{n}.json").read_text())
+                for n in ("fgsgt", "grid", "csrt")}
+    assert settings["grid"]["lost_scan_proposals"] is False
+    assert settings["fgsgt"]["lost_scan_proposals"] is True
+    assert {s["lost_frames"] for s in settings.values()} == {3}
+    # the shipped model's own calibrated thresholds stay (only the named fields change)
+    from fgsgt_ros.tracker import load_model
+    assert settings["fgsgt"]["lost_threshold"] == load_model("fgsgt").tracker_config.lost_threshold
+    assert fgsgt_main(base + ["--set", "grid:lost_scan_proposals=false"]) == 0  # same: resumed
+    capsys.readouterr()
+    assert fgsgt_main(base + ["--set", "grid:lost_scan_proposals=on"]) == 2
+    err = capsys.readouterr().err
+    assert "'grid'" in err and "lost_scan_proposals" in err and "--no-resume" in err
+    bad = [(["--set", "no_such_field=1"], "unknown tracker setting"),
+           (["--set", "lost_scan_tiles=many"], "not a int"),
+           (["--set", "zz:lost_frames=3"], "no tracker named 'zz'"),
+           (["--set", "lost_frames"], "expected [NAME:]FIELD=VALUE"),
+           (["--set", "lost_scan_tiles=0"], "lost_scan_tiles")]
+    for extra, message in bad:
+        assert fgsgt_main(base + extra + ["--no-resume"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err

@@ -55,6 +55,12 @@ def register(subparsers) -> None:
                         "(0 = the library default) (default: %(default)s)")
     p.add_argument("--polarity", choices=POLARITIES, default=ThermalConfig().polarity,
                    help="thermal display polarity fed to the trackers")
+    p.add_argument("--set", dest="tracker_set", action="append", default=[],
+                   metavar="[NAME:]FIELD=VALUE",
+                   help="a tracker setting (a TrackerConfig field, as the node's tracker.* "
+                        "parameters) for every tracker, or with NAME: for that one only, over "
+                        "its checkpoint's own; repeatable. Example: --trackers "
+                        "fgsgt,grid=fgsgt --set grid:lost_scan_proposals=false")
     p.add_argument("--no-resume", action="store_true", help="re-run sequences that have results")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.set_defaults(func=run)
@@ -87,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(message if repr(real) in message or real in message
                             else f"tracker {spec!r}: {message}") from None
 
+    _apply_settings(items, args.tracker_set, args.out, resume=not args.no_resume)
+
     names = [s.strip() for s in args.sequences.split(",")] if args.sequences else None
     try:
         sequences = read_dataset(args.dataset, args.format, split=args.split, names=names)
@@ -113,6 +121,53 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         raise UserError(str(exc)) from exc
     return 0
+
+
+#: ``<out>/SETTINGS_DIR/<tracker>.json``: the settings a tracker's results were made with
+SETTINGS_DIR = "tracker_settings"
+
+
+def _parse_settings(texts, names):
+    """``--set`` items -> {tracker name: {field: text}} (a setting without NAME: for every one)."""
+    per_tracker = {name: {} for name in names}
+    for text in texts:
+        target, eq, value = text.partition("=")
+        if not eq or not target.strip():
+            raise UserError(f"--set {text!r}: expected [NAME:]FIELD=VALUE")
+        name, colon, field_name = target.rpartition(":")
+        if colon and name not in per_tracker:
+            raise UserError(f"--set {text!r}: no tracker named {name!r} in --trackers "
+                            f"({', '.join(names)})")
+        for tracker in ([name] if colon else names):
+            per_tracker[tracker][field_name.strip()] = value
+    return per_tracker
+
+
+def _apply_settings(items, texts, out: Path, resume: bool) -> None:
+    """Set ``--set`` values on the built trackers and record every tracker's settings next to
+    its results; refuse to resume results that were made with other settings."""
+    import json
+
+    per_tracker = _parse_settings(texts, [name for name, _ in items])
+    for name, tracker in items:
+        if per_tracker[name]:
+            try:
+                tracker.set_config(tracker.cfg.with_text_overrides(per_tracker[name]))
+            except ValueError as exc:
+                raise UserError(f"--set for {name}: {exc}") from None
+        settings = tracker.cfg.to_dict() if hasattr(tracker.cfg, "to_dict") else {}
+        path = out / SETTINGS_DIR / f"{name}.json"
+        had_results = any((out / "results" / name).glob("*.txt")) or (out / "vot" / name).exists()
+        if resume and had_results:
+            before = json.loads(path.read_text()) if path.exists() else None
+            if before != settings and (before is not None or per_tracker[name]):
+                changed = sorted(k for k in settings if (before or {}).get(k) != settings[k])
+                raise UserError(
+                    f"{out} holds results of {name!r} made with other tracker settings "
+                    f"({', '.join(changed)}); name this run's tracker differently (NAME=SPEC), "
+                    "use another --out, or --no-resume to redo them")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(settings, indent=1, sort_keys=True) + "\n")
 
 
 def _register_calibrate(subparsers) -> None:

@@ -141,6 +141,28 @@ class TrackerConfig:
     def to_dict(self) -> Dict[str, float]:
         return asdict(self)
 
+    def with_text_overrides(self, overrides: Mapping[str, str]) -> "TrackerConfig":
+        """A copy with fields set from text (``{"lost_scan_tiles": "4"}``, e.g. from a command
+        line), each value parsed as its field's type (bool: true/false, 1/0, yes/no, on/off).
+        Raises ValueError naming an unknown field, a value that does not parse, or a combination
+        ``__post_init__`` refuses."""
+        known = {f.name: type(getattr(self, f.name)) for f in fields(self)}
+        values: Dict[str, object] = {}
+        for name, text in overrides.items():
+            if name not in known:
+                raise ValueError(f"unknown tracker setting {name!r}; valid: {', '.join(sorted(known))}")
+            kind, word = known[name], str(text).strip()
+            try:
+                if kind is bool:
+                    truth = {"true": True, "1": True, "yes": True, "on": True,
+                             "false": False, "0": False, "no": False, "off": False}
+                    values[name] = truth[word.lower()]
+                else:
+                    values[name] = kind(word)
+            except (KeyError, ValueError):
+                raise ValueError(f"tracker setting {name}={text!r}: not a {kind.__name__}") from None
+        return replace(self, **values)
+
     @classmethod
     def from_dict(cls, values: Mapping[str, object]) -> "TrackerConfig":
         """Build from a mapping (e.g. ROS parameters or a checkpoint's ``extra``); unknown keys raise."""

@@ -10,8 +10,10 @@ writes them to a JSON file.
 
 A LOST frame costs more when the re-detection scan searches several tiles (``lost_scan_tiles``,
 one network pass each): for the first network tracker named, the bench also times a LOST spell
-on target-free frames for each tile count in ``--lost-tiles`` (mean over the LOST frames, and
-the scan frames alone, which alternate with the enlarged-region search).
+on target-free frames for each tile count in ``--lost-tiles``, with the grid alone and with the
+appearance proposals (``lost_scan_proposals``, one correlation over the frame per scan frame)
+(mean over the LOST frames, and the scan frames alone, which alternate with the enlarged-region
+search).
 
     python bench/bench_tracker.py [--trackers fgsgt,siamrpnpp_tiny] [--frames 150] [--rounds 3]
                                   [--lost-tiles 1,2,4]
@@ -132,12 +134,16 @@ def main(argv=None) -> int:
             frames, box = _frames(h, w, 8)
             empty = _frames(h, w, args.frames, seed=1, target=False)[0]
             for k in tiles:
-                session.configure(dataclasses.replace(session.tracker_defaults, lost_scan_tiles=k))
-                mean, scan = _lost_spell(session, frames, box, empty)
-                lost[f"{size} tiles={k}"] = {"mean_ms": mean * 1000, "scan_frame_ms": scan * 1000}
-                print(f"  {size} lost_scan_tiles={k}: {mean * 1000:6.1f} ms mean "
-                      f"({1 / mean:4.0f} fps), scan frames {scan * 1000:6.1f} ms "
-                      f"({1 / scan:4.0f} fps); tracking {results[size][network]:.1f} ms")
+                for proposals in (False, True):  # the grid alone, then appearance proposals
+                    session.configure(dataclasses.replace(
+                        session.tracker_defaults, lost_scan_tiles=k, lost_scan_proposals=proposals))
+                    mean, scan = _lost_spell(session, frames, box, empty)
+                    lost[f"{size} tiles={k} proposals={proposals}"] = {
+                        "mean_ms": mean * 1000, "scan_frame_ms": scan * 1000}
+                    print(f"  {size} lost_scan_tiles={k} proposals={'on ' if proposals else 'off'}: "
+                          f"{mean * 1000:6.1f} ms mean ({1 / mean:4.0f} fps), scan frames "
+                          f"{scan * 1000:6.1f} ms ({1 / scan:4.0f} fps); tracking "
+                          f"{results[size][network]:.1f} ms")
         session.configure()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"ms_per_frame": results, "lost_spell": lost,

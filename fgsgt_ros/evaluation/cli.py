@@ -155,7 +155,7 @@ def _apply_settings(items, texts, out: Path, resume: bool) -> None:
                 tracker.set_config(tracker.cfg.with_text_overrides(per_tracker[name]))
             except ValueError as exc:
                 raise UserError(f"--set for {name}: {exc}") from None
-        settings = tracker.cfg.to_dict() if hasattr(tracker.cfg, "to_dict") else {}
+        settings = tracker.cfg.to_dict()
         path = out / SETTINGS_DIR / f"{name}.json"
         had_results = any((out / "results" / name).glob("*.txt")) or (out / "vot" / name).exists()
         if resume and had_results:

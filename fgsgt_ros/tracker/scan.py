@@ -28,6 +28,8 @@ from typing import Optional
 
 import numpy as np
 
+from fgsgt_ros.tracker.click import to_grey
+
 #: longest side, in pixels, of the appearance patch when matched over the frame: larger targets
 #: are matched on a frame shrunk to suit, so a 1920x1080 frame costs about what a Lepton frame does
 MATCH_PATCH_SIDE = 16
@@ -66,14 +68,6 @@ def scan_schedule(n: int) -> np.ndarray:
         k *= 2
 
 
-def _grey(image: np.ndarray) -> np.ndarray:
-    import cv2
-
-    if image.ndim == 3:
-        image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    return image.astype(np.float32)
-
-
 def appearance_patch(image: np.ndarray, center, size, context_amount: float) -> np.ndarray:
     """The target's grey-level appearance with the tracker's context around it: a (h + p) x
     (w + p) patch, p = context_amount * (w + h), replicated at the frame border."""
@@ -82,7 +76,7 @@ def appearance_patch(image: np.ndarray, center, size, context_amount: float) -> 
     w, h = float(size[0]), float(size[1])
     p = context_amount * (w + h)
     pw, ph = max(2, int(round(w + p))), max(2, int(round(h + p)))
-    return cv2.getRectSubPix(_grey(image), (pw, ph), (float(center[0]), float(center[1])))
+    return cv2.getRectSubPix(to_grey(image), (pw, ph), (float(center[0]), float(center[1])))
 
 
 def match_peaks(image: np.ndarray, patch: np.ndarray, size, context_amount: float, count: int,
@@ -102,7 +96,7 @@ def match_peaks(image: np.ndarray, patch: np.ndarray, size, context_amount: floa
     tmpl = cv2.resize(patch, (pw, ph), interpolation=cv2.INTER_AREA)
     if count < 1 or float(tmpl.std()) < 1e-3:
         return np.zeros((0, 2))
-    frame = _grey(image)
+    frame = to_grey(image)
     if shrink < 1.0:  # a 1920x1080 frame then costs about what its patch needs
         frame = cv2.resize(frame, (max(1, int(round(frame.shape[1] * shrink))),
                                    max(1, int(round(frame.shape[0] * shrink)))),

@@ -263,7 +263,13 @@ class NetworkTracker(MonitoredTracker):
         self._size = np.zeros(2)
         self._lost_search = LostSearch()
 
-    def search_plan(self, side: float, frame_w: int, frame_h: int, image: np.ndarray):
+    def _start_target(self, image: np.ndarray) -> None:
+        """A new target at ``_center`` / ``_size`` in ``image``: its appearance kept for the
+        re-detection proposals, the state TRACKING with a fresh score history."""
+        self._lost_search.remember(image, self._center, self._size, self.cfg.context_amount)
+        self._monitor.start()
+
+    def search_plan(self, side: float, image: np.ndarray):
         """Where this frame's search crops go, from the state: (centres (k, 2), side,
         re-acquisition level). TRACKING: one crop around the box at ``side`` (the tracking
         context; level None: nothing to re-acquire). LOST: the region ``reacquire_scale`` times
@@ -276,6 +282,7 @@ class NetworkTracker(MonitoredTracker):
             self._lost_search.reset()
             return self._center[None], side, None
         search, cfg = self._lost_search, self.cfg
+        frame_h, frame_w = image.shape[:2]
         if not search.scan_due(cfg.lost_scan_every):
             return self._center[None], side * cfg.reacquire_scale, self._monitor.levels()[1]
         tiles = np.zeros((0, 2))

@@ -48,6 +48,11 @@ def calibrated_fields() -> Tuple[str, ...]:
     return tuple(f.name for f in fields(TrackerConfig) if f.metadata.get("calibrated"))
 
 
+#: how ``TrackerConfig.with_text_overrides`` reads a bool
+_TRUTH = {"true": True, "1": True, "yes": True, "on": True,
+          "false": False, "0": False, "no": False, "off": False}
+
+
 @dataclass(frozen=True)
 class TrackerConfig:
     """Hyperparameters of ``SiameseTracker`` (peers use the lost-target fields only)."""
@@ -154,9 +159,7 @@ class TrackerConfig:
             kind, word = known[name], str(text).strip()
             try:
                 if kind is bool:
-                    truth = {"true": True, "1": True, "yes": True, "on": True,
-                             "false": False, "0": False, "no": False, "off": False}
-                    values[name] = truth[word.lower()]
+                    values[name] = _TRUTH[word.lower()]
                 else:
                     values[name] = kind(word)
             except (KeyError, ValueError):

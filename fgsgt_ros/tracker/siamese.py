@@ -235,11 +235,10 @@ class SiameseTracker(NetworkTracker):
             if self._camera is not None:
                 self._camera.reset()
                 self._camera.update(image, box)
-            self._lost_search.remember(image, center, size, self.cfg.context_amount)
         except Exception:
             self._center, self._size, self._init_size = old_center, old_size, old_init_size
             raise
-        self._monitor.start()
+        self._start_target(image)
 
     @torch.no_grad()
     def _search(self, image: np.ndarray, fill, crop_center: np.ndarray, s_x: float, scale: float,
@@ -274,7 +273,7 @@ class SiameseTracker(NetworkTracker):
             self._center = self._center + (dx, dy)
 
         centres, s_x, recover = self.search_plan(
-            self._context() * mc.instance_size / mc.exemplar_size, frame_w, frame_h, image)
+            self._context() * mc.instance_size / mc.exemplar_size, image)
         scale = mc.instance_size / s_x  # crop pixels per frame pixel
         wi = cfg.lost_window_influence if lost else cfg.window_influence
         # one network pass per crop; of several scan tiles the one with the highest score wins

@@ -117,9 +117,8 @@ class SiamFCTracker(NetworkTracker):
         z = crop_square(image, center, s_z, self.model_cfg.exemplar_size, self._fill(image))
         self.model.template(self._to_tensor([z]))
         self._center, self._size = center, size
-        self._lost_search.remember(image, center, size, self.cfg.context_amount)
         self.last_scale_index = None
-        self._monitor.start()
+        self._start_target(image)
 
     @torch.no_grad()
     def _search(self, image: np.ndarray, fill, crop_center: np.ndarray, s_x: float):
@@ -155,7 +154,7 @@ class SiamFCTracker(NetworkTracker):
 
         centres, s_x, recover = self.search_plan(
             context_size(self._size[0], self._size[1], cfg.context_amount)
-            * mc.instance_size / mc.exemplar_size, frame_w, frame_h, image)
+            * mc.instance_size / mc.exemplar_size, image)
         scales = fc.scales
         # one batch of scaled crops per centre; of several scan tiles the best score wins
         fill = self._fill(image)  # the frame mean, once for all of this frame's crops

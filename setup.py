@@ -68,7 +68,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["fgsgt_ros", "fgsgt_ros.*"]),
-    package_data={"fgsgt_ros": ["weights/*.pt"]},
+    package_data={"fgsgt_ros": ["weights/*.pt", "weights/pretrained/*/*"]},
     include_package_data=True,
     data_files=data_files(),
     install_requires=read_requirements(REQ_DIR / "core.txt"),

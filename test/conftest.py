@@ -2,8 +2,9 @@
 
 Fixtures any test can use (no import needed):
 
-- ``shared_dir`` / ``real_data_dir`` / ``real_clip_dir``: the project's shared data (real 16-bit
-  FLIR Lepton clip ``possum_cp`` under ``shared/data/tir_real_dev``). Located by
+- ``shared_dir`` / ``real_data_dir`` / ``real_clip_dir`` / ``shared_models_dir``: the project's
+  shared data (real 16-bit FLIR Lepton clip ``possum_cp`` under ``shared/data/tir_real_dev``; the
+  reference ONNX exports of the pretrained weights under ``shared/models``). Located by
   :func:`find_shared_dir`: ``$FGSGT_SHARED``, then ``../shared`` beside the repo (how CI lays it
   out). Missing data fails under CI (``CI=true``) and skips elsewhere.
 - ``torch_threads`` (autouse): torch and OpenMP limited to one thread per test process, so the
@@ -83,6 +84,15 @@ def shared_dir() -> Path:
 def real_data_dir(shared_dir: Path) -> Path:
     """shared/data/tir_real_dev: real thermal clips (tests and evaluation only, never training)."""
     path = shared_dir / "data" / "tir_real_dev"
+    if not path.is_dir():
+        _missing(str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_models_dir(shared_dir: Path) -> Path:
+    """shared/models: the pretrained weights' reference exports (NanoTrack's ONNX files)."""
+    path = shared_dir / "models"
     if not path.is_dir():
         _missing(str(path))
     return path

@@ -63,7 +63,11 @@ def _projection(inplanes, outplanes, stride, dilation):
 class ResNetBackbone(nn.Module):
     """SiamRPN++ ResNet; with ``fgpcb.enabled`` the first ``num_blocks`` blocks of layer3 (the
     paper's Conv4_1..Conv4_3) are FGPCB blocks (Eq. 1-4), and ``fgpcb.fusion`` fuses their outputs
-    X, Y, Z bilinearly (Eq. 5-6) into the input of the remaining Conv4 blocks."""
+    X, Y, Z bilinearly (Eq. 5-6) into the input of the remaining Conv4 blocks. The forward's
+    five maps are F1..F5; the neck reads layer2-4 (``neck_taps``)."""
+
+    saliency_taps = (0, 1, 2, 3, 4)
+    neck_taps = (2, 3, 4)
 
     def __init__(self, cfg: BackboneConfig, fgpcb: FGPCBConfig):
         super().__init__()

@@ -10,6 +10,9 @@
 - ``siam_t``         Table 1: baseline + FGPCB + RRSPN, SiamRPN++ loss (+ BCE on the final map);
 - ``fgsgt_tiny``     the same modules, reduced width/depth and input size (CPU training, real time);
 - ``siamrpnpp_tiny`` the tiny baseline: fgsgt_tiny's backbone without FGPCB/RRSPN/FGSGT loss.
+- ``fgsgt_nano`` / ``siamrpnpp_nano``: FGSGT and its SiamRPN++ baseline on NanoTrack v3's
+  tracking-trained MobileNetV3-small (``fgsgt_nano_noguide``: without the saliency guidance);
+- ``fgsgt_lite0`` / ``siamrpnpp_lite0``: the same on ImageNet EfficientNet-Lite0.
 
 ``score_size`` is derived from the input sizes and the backbone geometry (see ``feature_size``), so
 it cannot disagree with the network's real output.
@@ -23,11 +26,23 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Tuple
 
 
+#: backbone kinds (``model/backbones``): the SiamRPN++ ResNet trained from the config's sizes, and
+#: two pretrained light networks whose layout is fixed by their weights
+BACKBONE_KINDS = ("resnet", "mobilenetv3_nano", "efficientnet_lite0")
+#: the weights that initialise a pretrained backbone before training (``backbones.load_pretrained``)
+PRETRAINED_WEIGHTS = {"mobilenetv3_nano": "nanotrack_v3", "efficientnet_lite0": "imagenet"}
+
+
 @dataclass(frozen=True)
 class BackboneConfig:
-    """ResNet modified as in SiamRPN++: padding-0 7x7 stem, layer2 stride 2, layer3/4 stride 1
-    with dilation 2/4 (total stride 8). ``planes * expansion`` channels leave each stage."""
+    """``kind='resnet'``: ResNet modified as in SiamRPN++: padding-0 7x7 stem, layer2 stride 2,
+    layer3/4 stride 1 with dilation 2/4 (total stride 8). ``planes * expansion`` channels leave
+    each stage. The other kinds are pretrained networks with a fixed layout (the ResNet fields do
+    not apply); ``ModelConfig.stride`` (8 or 16) is where they are cut or run densely, and
+    ``pretrained`` names the weights training starts from (a checkpoint carries its own)."""
 
+    kind: str = "resnet"
+    pretrained: str = ""
     stem_channels: int = 64
     layers: Tuple[int, int, int, int] = (3, 4, 6, 3)
     planes: Tuple[int, int, int, int] = (64, 128, 256, 512)
@@ -49,6 +64,10 @@ class FGPCBConfig:
     fusion: bool = True            # multi-layer bilinear fusion of X, Y, Z (Eq. 5-6)
     fusion_channels: int = 64      # channels reduced to before the C x C bilinear products
     fusion_gate_init: float = 0.1  # initial residual gate gamma of the fused attention
+    #: on a pretrained backbone the blocks cannot replace pretrained ones: they refine its last
+    #: map as a residual branch F5' = F5 + g * Z' with the gate g starting here
+    #: (docs/ARCHITECTURE.md, "FGSGT on pretrained backbones")
+    refine_gate_init: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -58,7 +77,7 @@ class RRSPNConfig:
     enabled: bool = True
     channels: int = 32             # width of F_low / F_high and the SRRB convs
     num_srrb: int = 2              # N (paper: 2)
-    low_level: str = "conv1"       # resolution of F_low and of the maps: 'conv1' (paper) | 'conv2'
+    low_level: str = "conv1"       # resolution of F_low and the maps: conv1 (paper) | conv2 | conv3
     guidance: bool = True          # F' = F * (1 + sigmoid(S_N)) on the search features
 
 
@@ -149,12 +168,21 @@ class ModelConfig:
     online: OnlineConfig = field(default_factory=lambda: OnlineConfig(enabled=False))
 
     def __post_init__(self):
-        if self.stride != 8:
-            raise ValueError("the backbone geometry is fixed at stride 8 (SiamRPN++ modification)")
+        kind = self.backbone.kind
+        if kind not in BACKBONE_KINDS:
+            raise ValueError(f"backbone.kind must be one of {', '.join(BACKBONE_KINDS)}, "
+                             f"not {kind!r}")
+        if kind == "resnet" and self.stride != 8:
+            raise ValueError("the ResNet geometry is fixed at stride 8 (SiamRPN++ modification)")
+        if kind != "resnet" and self.stride not in (8, 16):
+            raise ValueError(f"a {kind} backbone runs at stride 8 or 16, not {self.stride}")
+        if self.backbone.pretrained and self.backbone.pretrained != PRETRAINED_WEIGHTS.get(kind):
+            raise ValueError(f"backbone.pretrained {self.backbone.pretrained!r} does not fit a "
+                             f"{kind} backbone (it takes {PRETRAINED_WEIGHTS.get(kind, 'none')!r})")
         if not self.exemplar_size < self.instance_size:
             raise ValueError(f"instance_size ({self.instance_size}) must be larger than "
                              f"exemplar_size ({self.exemplar_size})")
-        if feature_size(self.exemplar_size) < self.head.template_crop:
+        if self.feature_size(self.exemplar_size) < self.head.template_crop:
             raise ValueError(f"exemplar_size {self.exemplar_size} too small for a "
                              f"{self.head.template_crop}x{self.head.template_crop} template crop")
         if self.loss.saliency not in ("none", "final", "deep"):
@@ -164,24 +192,32 @@ class ModelConfig:
         if (self.loss.saliency_weights and
                 len(self.loss.saliency_weights) != self.rrspn.num_srrb + 1):
             raise ValueError("loss.saliency_weights needs one weight per map S_0..S_N")
-        if self.rrspn.low_level not in ("conv1", "conv2"):
-            raise ValueError(f"rrspn.low_level must be conv1|conv2, not {self.rrspn.low_level!r}")
-        if self.fgpcb.enabled and self.fgpcb.num_blocks > self.backbone.layers[2]:
+        if self.rrspn.low_level not in ("conv1", "conv2", "conv3"):
+            raise ValueError(f"rrspn.low_level must be conv1|conv2|conv3, not "
+                             f"{self.rrspn.low_level!r}")
+        if (kind == "resnet" and self.fgpcb.enabled
+                and self.fgpcb.num_blocks > self.backbone.layers[2]):
             raise ValueError("fgpcb.num_blocks exceeds the number of Conv4 (layer3) blocks")
 
     @property
     def anchor_num(self) -> int:
         return len(self.anchor_ratios) * len(self.anchor_scales)
 
+    def feature_size(self, image_size: int) -> int:
+        """Side of the backbone's output map for a square input of ``image_size`` px."""
+        if self.backbone.kind == "resnet":
+            return feature_size(image_size)
+        return padded_feature_size(image_size, self.stride)
+
     @property
     def search_feature_size(self) -> int:
-        return feature_size(self.instance_size)
+        return self.feature_size(self.instance_size)
 
     @property
     def score_size(self) -> int:
         """Side of the cls/loc maps: search feature side minus the cropped template side plus 1
         (the heads' unpadded 3x3 convs shrink both sides equally). 255/127 -> 31 - 7 + 1 = 25."""
-        return feature_size(self.instance_size) - self.head.template_crop + 1
+        return self.feature_size(self.instance_size) - self.head.template_crop + 1
 
     def to_dict(self) -> Dict[str, Any]:
         return dataclasses.asdict(self)
@@ -198,6 +234,15 @@ def feature_size(image_size: int) -> int:
     n = (image_size - 7) // 2 + 1
     n = (n - 1) // 2 + 1
     return (n - 3) // 2 + 1
+
+
+def padded_feature_size(image_size: int, stride: int) -> int:
+    """Side of the map of a network whose stride-2 layers pad (the pretrained kinds): each halves
+    the side rounding up, so a crop of ``stride * k + 1`` px gives ``k + 1`` cells, centred."""
+    n = image_size
+    for _ in range(int(stride).bit_length() - 1):
+        n = (n + 1) // 2
+    return n
 
 
 def config_from_dict(cls, d):
@@ -241,6 +286,18 @@ _TINY_FGPCB = FGPCBConfig(width=32, fusion_channels=16)
 # Tiny RRSPN works at conv2 (stride 4) resolution: 4x cheaper than conv1 at the same channels.
 _TINY_RRSPN = RRSPNConfig(channels=16, low_level="conv2")
 
+# Pretrained light backbones (docs/ARCHITECTURE.md, "FGSGT on pretrained backbones"): stride 16
+# as the weights were trained, crops of 16k + 1 px so the padded network's cells are centred
+# (129 -> 9x9, 257 -> 17x17), a 5x5 template crop (80 px: the target and a margin), 13x13
+# scores, anchors of the stride-8 models' size (scale 4 at stride 16 = 64 px), 48-channel heads.
+# FGPCB refines the deepest head level at the heads' width; RRSPN's maps at stride 8 (33x33).
+_NANO_GEOMETRY = dict(exemplar_size=129, instance_size=257, stride=16, anchor_scales=(4.0,),
+                      head=HeadConfig(neck_channels=48, hidden=48, template_crop=5))
+_NANO_BACKBONE = BackboneConfig(kind="mobilenetv3_nano", pretrained="nanotrack_v3")
+_LITE0_BACKBONE = BackboneConfig(kind="efficientnet_lite0", pretrained="imagenet")
+_PRETRAINED_FGPCB = FGPCBConfig(width=24, fusion_channels=16)
+_PRETRAINED_RRSPN = RRSPNConfig(channels=16, low_level="conv3")
+
 #: The online branch of the shipped ``fgsgt_tiny.pt`` (its checkpoint's ``online``; the preset
 #: keeps it off, ``fgsgt_tiny_offline.pt`` holds the same weights without it). Chosen on the real
 #: development clips and the generated held-out set: docs/MODEL_CARD.md, "Online branch".
@@ -256,6 +313,23 @@ PRESETS: Dict[str, ModelConfig] = {
     "fgsgt_tiny": ModelConfig(name="fgsgt_tiny", fgpcb=_TINY_FGPCB, rrspn=_TINY_RRSPN, **_TINY),
     "siamrpnpp_tiny": ModelConfig(name="siamrpnpp_tiny", fgpcb=_NO_FGPCB, rrspn=_NO_RRSPN,
                                   loss=_SIAMRPNPP_LOSS, **_TINY),
+    # on NanoTrack v3's tracking-trained MobileNetV3-small
+    "fgsgt_nano": ModelConfig(name="fgsgt_nano", backbone=_NANO_BACKBONE, fgpcb=_PRETRAINED_FGPCB,
+                              rrspn=_PRETRAINED_RRSPN, **_NANO_GEOMETRY),
+    "siamrpnpp_nano": ModelConfig(name="siamrpnpp_nano", backbone=_NANO_BACKBONE,
+                                  fgpcb=_NO_FGPCB, rrspn=_NO_RRSPN, loss=_SIAMRPNPP_LOSS,
+                                  **_NANO_GEOMETRY),
+    # ablation: FGSGT without the saliency guidance of the search features (RRSPN still trained)
+    "fgsgt_nano_noguide": ModelConfig(name="fgsgt_nano_noguide", backbone=_NANO_BACKBONE,
+                                      fgpcb=_PRETRAINED_FGPCB,
+                                      rrspn=dataclasses.replace(_PRETRAINED_RRSPN, guidance=False),
+                                      **_NANO_GEOMETRY),
+    # on ImageNet EfficientNet-Lite0 (PyPI wheel; the `pretrained` extra)
+    "fgsgt_lite0": ModelConfig(name="fgsgt_lite0", backbone=_LITE0_BACKBONE,
+                               fgpcb=_PRETRAINED_FGPCB, rrspn=_PRETRAINED_RRSPN, **_NANO_GEOMETRY),
+    "siamrpnpp_lite0": ModelConfig(name="siamrpnpp_lite0", backbone=_LITE0_BACKBONE,
+                                   fgpcb=_NO_FGPCB, rrspn=_NO_RRSPN, loss=_SIAMRPNPP_LOSS,
+                                   **_NANO_GEOMETRY),
 }
 
 

@@ -106,3 +106,33 @@ class BilinearFusion(nn.Module):
         o = F.softmax(o * self.log_scale.exp(), dim=-1)
         att = torch.bmm(o, pz).view(b, -1, h, w)
         return z + self.gamma * self.fc(att)
+
+
+class FGPCBRefinement(nn.Module):
+    """FGPCB on a pretrained backbone: the three blocks (Eq. 2-4) and the bilinear fusion
+    (Eq. 5-6) as a residual branch on the backbone's last map, F' = F + g * Z'(F). A pretrained
+    backbone's own blocks cannot be replaced by untrained ones without losing what they learned,
+    so the blocks are added after them; the gate g starts small so the pretrained map passes
+    almost unchanged at the start of training (docs/ARCHITECTURE.md)."""
+
+    def __init__(self, channels, width, num_blocks=3, fusion=True, fusion_channels=16,
+                 fusion_gate_init=0.1, gate_init=0.1, negative_slope=0.25):
+        super().__init__()
+        self.blocks = nn.ModuleList(
+            FGPCB(channels, width, channels, first=(i == 0), dilation=1,
+                  negative_slope=negative_slope) for i in range(num_blocks))
+        self.fusion = None
+        if fusion:
+            if num_blocks != 3:
+                raise ValueError("the bilinear fusion (Eq. 5-6) needs exactly three FGPCB outputs")
+            self.fusion = BilinearFusion(channels, fusion_channels, fusion_gate_init)
+        self.gate = nn.Parameter(torch.tensor(float(gate_init)))
+
+    def forward(self, f):
+        h, outs = f, []
+        for block in self.blocks:
+            h = block(h)
+            outs.append(h)
+        if self.fusion is not None:
+            h = self.fusion(*outs)
+        return f + self.gate * h

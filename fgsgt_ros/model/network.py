@@ -25,8 +25,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .backbone import ResNetBackbone
+from .backbones import build_backbone
 from .config import ModelConfig
+from .fgpcb import FGPCBRefinement
 from .heads import MultiRPN, Neck
 from .rrspn import RRSPN, _resize
 from .siamese_base import SiameseNet
@@ -36,30 +37,46 @@ class FGSGTNet(SiameseNet):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
-        self.backbone = ResNetBackbone(cfg.backbone, cfg.fgpcb)
+        self.backbone = build_backbone(cfg)
         chans = self.backbone.channels
-        self.neck = Neck(chans[2:], cfg.head.neck_channels, cfg.head.template_crop)
+        # a pretrained backbone keeps its blocks; FGPCB refines its deepest level instead, at
+        # the neck's width (docs/ARCHITECTURE.md, "FGSGT on pretrained backbones")
+        self.refine: Optional[FGPCBRefinement] = None
+        if cfg.backbone.kind != "resnet" and cfg.fgpcb.enabled:
+            fg = cfg.fgpcb
+            self.refine = FGPCBRefinement(cfg.head.neck_channels, fg.width, fg.num_blocks, fg.fusion,
+                                          fg.fusion_channels, fg.fusion_gate_init,
+                                          fg.refine_gate_init, fg.negative_slope)
+        self.neck = Neck([chans[i] for i in self.backbone.neck_taps], cfg.head.neck_channels,
+                         cfg.head.template_crop)
         self.rrspn: Optional[RRSPN] = None
         if cfg.rrspn.enabled:
-            self.rrspn = RRSPN(chans, cfg.rrspn.channels, cfg.rrspn.num_srrb, cfg.rrspn.low_level)
+            self.rrspn = RRSPN([chans[i] for i in self.backbone.saliency_taps],
+                               cfg.rrspn.channels, cfg.rrspn.num_srrb, cfg.rrspn.low_level)
         self.rpn = MultiRPN(3, cfg.head.neck_channels, cfg.head.hidden, cfg.anchor_num)
         self._init_weights()
 
     # -- init ------------------------------------------------------------------------------
 
     # -- pure functional form (exported to ONNX) --------------------------------------------
+    def _levels(self, feats, template: bool) -> List[torch.Tensor]:
+        """The neck's three maps, the deepest refined by FGPCB on a pretrained backbone."""
+        levels = self.neck([feats[i] for i in self.backbone.neck_taps], template=template)
+        if self.refine is not None:
+            levels[-1] = self.refine(levels[-1])
+        return levels
+
     def template_kernels(self, z: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Template branch: backbone -> neck (centre crop) -> per-level cls/loc kernels (6)."""
-        f = self.backbone(z)
-        return self.rpn.kernels(self.neck(f[2:], template=True))
+        return self.rpn.kernels(self._levels(self.backbone(z), template=True))
 
     def _search(self, x: torch.Tensor, kernels):
         """-> (cls, loc, saliency logits S_0..S_N, the neck's search features)."""
         feats = self.backbone(x)
-        xs = self.neck(feats[2:], template=False)
+        xs = self._levels(feats, template=False)
         sal_logits: List[torch.Tensor] = []
         if self.rrspn is not None:
-            sal_logits = self.rrspn(*feats)
+            sal_logits = self.rrspn(*[feats[i] for i in self.backbone.saliency_taps])
             if self.cfg.rrspn.guidance:
                 # Saliency guidance (our reading): F' = F * (1 + sigmoid(S_N)).
                 g = torch.sigmoid(_resize(sal_logits[-1], xs[0].shape[-2:]))

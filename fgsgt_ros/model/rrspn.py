@@ -74,13 +74,13 @@ class SRRB(nn.Module):
 
 class RRSPN(nn.Module):
     """The saliency branch; ``forward(F1..F5) -> [S_0, ..., S_N]`` logits at F1's resolution
-    (``low_level='conv1'``, the paper) or F2's (``'conv2'``, a cheaper variant for the tiny model:
-    F1 is then bilinearly down-sampled instead of F2 being up-sampled)."""
+    (``low_level='conv1'``, the paper) or F2's / F3's (``'conv2'`` / ``'conv3'``, cheaper variants
+    for the small models: the finer maps are then bilinearly down-sampled)."""
 
     def __init__(self, feature_channels: Sequence[int], channels: int, num_srrb: int,
                  low_level: str = "conv1", prior_prob: float = 0.05):
         super().__init__()
-        self.low_index = {"conv1": 0, "conv2": 1}[low_level]
+        self.low_index = {"conv1": 0, "conv2": 1, "conv3": 2}[low_level]
         c1, c2, c3, c4, c5 = feature_channels
         self.low = FConv([c1, c2, c3], channels)
         self.high = FConv([c4, c5], channels)
@@ -101,7 +101,7 @@ class RRSPN(nn.Module):
             nn.init.zeros_(block.phi[-1].bias)
 
     def forward(self, f1, f2, f3, f4, f5) -> List[torch.Tensor]:
-        f_low = self.low([f1, f2, f3], size=(f1, f2)[self.low_index].shape[-2:])
+        f_low = self.low([f1, f2, f3], size=(f1, f2, f3)[self.low_index].shape[-2:])
         f_high = self.high([f4, f5])
         s = _resize(self.predict_s0(f_high), f_low.shape[-2:])
         maps = [s]

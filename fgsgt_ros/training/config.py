@@ -14,6 +14,9 @@
 - ``cpu_tiny_long``: stage 1 of the shipped fgsgt_tiny: ``cpu_tiny`` for 24 epochs with the
   whole backbone trained (``ALL_BACKBONE_LAYERS``).
 - ``cpu_tiny_finetune``: stage 2 of every shipped tiny model (lower peak rate, 4 epochs).
+- ``cpu_pretrained``: the recipe for the pretrained-backbone presets (``fgsgt_nano``, ...) on a
+  2-core CPU: backbone BatchNorm statistics frozen throughout, the backbone frozen for the first
+  epochs (only neck, FGPCB, RRSPN and heads learn), then its last stages at 0.1x the rate.
 - ``test``: a few tiny iterations for the test suite.
 """
 
@@ -48,8 +51,13 @@ class ScheduleConfig:
     freeze_backbone_epochs: int = 10
     #: backbone sub-modules trained after the frozen phase, at ``backbone_lr_mult`` x lr;
     #: ``ALL_BACKBONE_LAYERS`` trains every one (a from-scratch backbone has no good stem to keep)
+    #: (dotted names below the backbone, e.g. ``features.9``)
     backbone_train_layers: Tuple[str, ...] = ("layer2", "layer3", "layer4", "fusion")
     backbone_lr_mult: float = 0.1
+    #: keep every backbone BatchNorm in eval mode (running statistics never updated), also
+    #: in the layers that train: a pretrained backbone's statistics come from far more images
+    #: than a small thermal batch holds
+    freeze_backbone_bn: bool = False
 
     def __post_init__(self):
         if self.epochs < 1:
@@ -114,6 +122,16 @@ PRESETS: Dict[str, TrainConfig] = {
     # Second stage of the shipped tiny models (docs/MODEL_CARD.md): fine-tune a cpu_tiny model on
     # generated + real clips at a lower peak rate (--init-weights the first stage's weights).
     "cpu_tiny_finetune": _cpu_tiny("cpu_tiny_finetune", epochs=4, base_lr=0.004),
+    # Pretrained backbones (docs/MODEL_CARD.md, "fgsgt_nano"): heads first on frozen features,
+    # then the last three MobileNetV3 blocks (NanoTrack's 48/96-channel stages) at 0.1x.
+    "cpu_pretrained": TrainConfig(
+        name="cpu_pretrained",
+        schedule=ScheduleConfig(epochs=40, warmup_epochs=1.0, warmup_start_lr=0.001, base_lr=0.01,
+                                end_lr=0.0005, freeze_backbone_epochs=10,
+                                backbone_train_layers=("features.7", "features.8", "features.9",
+                                                       "_blocks.8", "_blocks.9", "_blocks.10"),
+                                backbone_lr_mult=0.1, freeze_backbone_bn=True),
+        batch_size=16, samples_per_epoch=3200, num_workers=0, threads=1, log_every=10),
     "test": TrainConfig(
         name="test",
         schedule=ScheduleConfig(epochs=2, warmup_epochs=0.5, warmup_start_lr=0.002, base_lr=0.01,

@@ -116,7 +116,13 @@ class Trainer:
         self.progress = progress and self.dist.is_main
         torch.manual_seed(train_cfg.seed)  # identical initial weights on every rank
         family = family_of(model_cfg)  # the loss and the network come from the model's family
-        self.model = (model if model is not None else family.build(model_cfg)).to(self.device)
+        if model is None:
+            model = family.build(model_cfg)
+            if getattr(getattr(model_cfg, "backbone", None), "pretrained", ""):
+                from fgsgt_ros.model.backbones import load_pretrained
+
+                load_pretrained(model)  # a pretrained kind starts from its weights
+        self.model = model.to(self.device)
         self.loss_fn = family.make_loss(model_cfg)
         if hasattr(self.loss_fn, "to"):
             self.loss_fn = self.loss_fn.to(self.device)
@@ -154,8 +160,8 @@ class Trainer:
                 if "*" in sched.backbone_train_layers:
                     subs = [backbone]
                 else:
-                    subs = [getattr(backbone, n) for n in sched.backbone_train_layers
-                            if getattr(backbone, n, None) is not None]
+                    subs = [_submodule(backbone, n) for n in sched.backbone_train_layers]
+                    subs = [m for m in subs if m is not None]
                 for sub in subs:
                     for p in sub.parameters():
                         p.requires_grad_(True)
@@ -186,10 +192,13 @@ class Trainer:
         backbone = getattr(self.model, "backbone", None)
         if backbone is None:
             return
-        # frozen parts keep BatchNorm statistics fixed (eval mode), as in SiamRPN++
+        # frozen parts keep BatchNorm statistics fixed (eval mode), as in SiamRPN++; with
+        # freeze_backbone_bn every backbone BatchNorm does
+        freeze_all = self.cfg.schedule.freeze_backbone_bn
         for m in backbone.modules():
             params = list(m.parameters(recurse=False))
-            if isinstance(m, nn.modules.batchnorm._BatchNorm) and params and not params[0].requires_grad:
+            if isinstance(m, nn.modules.batchnorm._BatchNorm) and params and (
+                    freeze_all or not params[0].requires_grad):
                 m.eval()
 
     # ------------------------------------------------------------------ loop
@@ -380,6 +389,15 @@ def export_weights(src: Path, dst: Path, note: Optional[Dict[str, object]] = Non
     if note:
         info.update(note)
     save_checkpoint(dst, model, cfg, extra={"trained": info})
+
+
+def _submodule(module: nn.Module, name: str) -> Optional[nn.Module]:
+    """``module``'s sub-module at the dotted ``name``, None where it has none (the train-layer
+    list names the layers of every backbone kind)."""
+    try:
+        return module.get_submodule(name)
+    except AttributeError:
+        return None
 
 
 def _np_state_to_plain(state):

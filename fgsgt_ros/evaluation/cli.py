@@ -14,7 +14,7 @@ from fgsgt_ros.data.datasets import FORMAT_CHOICES, DatasetError, read_dataset
 from fgsgt_ros.model.runtime import DEFAULT_NUM_THREADS, DEFAULT_RUNTIME, RUNTIMES
 from fgsgt_ros.tracker.thermal import POLARITIES, ThermalConfig
 
-_DEFAULT_TRACKERS = "fgsgt,csrt,kcf,mosse"
+_DEFAULT_TRACKERS = "fgsgt,csrt,nanotrack,kcf,mosse"
 #: ``--out`` when not given: out/eval/<dataset folder name> under the current directory
 DEFAULT_OUT_ROOT = Path("out") / "eval"
 
@@ -32,7 +32,8 @@ def register(subparsers) -> None:
     p.add_argument("dataset", type=Path, help="dataset folder")
     from fgsgt_ros.tracker import shipped_presets
     p.add_argument("--trackers", default=_DEFAULT_TRACKERS,
-                   help="comma-separated: 'fgsgt' (shipped model), csrt, kcf, mosse, a shipped "
+                   help="comma-separated: 'fgsgt' (shipped model), OpenCV's csrt, kcf, mosse, "
+                        "nanotrack, a shipped "
                         f"model by name ({', '.join(shipped_presets()) or 'none'}), any preset with "
                         "its checkpoint 'fgsgt_tiny:path.pt', a checkpoint path; 'NAME=SPEC' names "
                         f"one (default: {_DEFAULT_TRACKERS})")
@@ -227,8 +228,11 @@ def run_calibrate(args: argparse.Namespace) -> int:
             recover_precision=args.recover_precision)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
-    if args.checkpoint.strip().lower() in ("csrt", "kcf", "mosse"):
-        raise UserError("calibrate is for network checkpoints (OpenCV peers report scores 0/1)")
+    from fgsgt_ros.tracker.peers import PEERS
+
+    if args.checkpoint.strip().lower() in PEERS:
+        raise UserError("calibrate is for network checkpoints (OpenCV peers keep OpenCV's own "
+                        "success flag)")
     try:
         loaded = load_model(args.checkpoint, device=args.device)
     except TrackerBuildError as exc:

@@ -60,7 +60,7 @@ class NodeConfig:
 
     checkpoint: str = _f(
         "", "Model to load: a checkpoint path, a shipped checkpoint name, or an OpenCV peer "
-        "(csrt, kcf, mosse). Empty = the shipped fgsgt_tiny model (online branch on); "
+        "(csrt, kcf, mosse, nanotrack). Empty = the shipped fgsgt_tiny model (online branch on); "
         "fgsgt_tiny_offline.pt = the same weights without it (cheaper per frame and per init, "
         "weaker on 8-bit display video).")
     model_preset: str = _f(

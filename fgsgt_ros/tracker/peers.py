@@ -1,11 +1,17 @@
-"""Classical OpenCV trackers behind the ``SiameseTracker`` interface (init/update/reset/state).
+"""OpenCV's trackers behind the ``SiameseTracker`` interface (init/update/reset/state): the
+classical CSRT, KCF and MOSSE, and OpenCV's deep NanoTrack.
 
 Available in opencv-contrib 5.0 (checked): CSRT and KCF as ``cv2.TrackerCSRT_create`` /
 ``cv2.TrackerKCF_create``; MOSSE only in the legacy module, ``cv2.legacy.TrackerMOSSE_create``
-(boxes as floats there). Frames: uint8 grey or BGR, like the Siamese tracker (grey is converted to
-BGR because CSRT needs 3 channels). OpenCV gives no confidence, so ``score`` is 1.0 when it
-reports success and 0.0 otherwise; on failure the previous box is kept. LOST follows
-``TrackerConfig.lost_frames`` consecutive failures (recover on the next success).
+(boxes as floats there); NanoTrack as ``cv2.TrackerNano_create`` with the NanoTrack v2 ONNX pair
+shipped in ``fgsgt_ros/weights/pretrained/nanotrack_v2`` (Apache-2.0, SOURCE.md there), the
+deep tracker every OpenCV install can run (it takes 0-255 BGR frames, no mean/std). Frames: uint8
+grey or BGR, like the Siamese tracker (grey is converted to BGR because CSRT and NanoTrack need 3
+channels), so a peer sees exactly the 8-bit frames the project's AGC gives the networks. The
+classical trackers give no confidence, so ``score`` is 1.0 when they report success and 0.0
+otherwise; NanoTrack's ``score`` is its own tracking score. On failure the previous box is kept.
+LOST follows ``TrackerConfig.lost_frames`` consecutive failures (recover on the next success), for
+NanoTrack too (OpenCV's own success flag, not a threshold of ours on its score).
 ``TrackResult.saliency`` is None (no saliency map).
 
 MOSSE adaptation: OpenCV's MOSSE declares failure (peak-to-sidelobe ratio below its fixed
@@ -18,6 +24,7 @@ tracked centre (MOSSE does not estimate scale). CSRT and KCF get the box unchang
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable, Dict, Optional
 
 import cv2
@@ -33,15 +40,43 @@ def _legacy(name: str) -> Optional[Callable]:
     return getattr(legacy, name, None) if legacy is not None else None
 
 
+#: NanoTrack v2's ONNX pair (backbone, neck + head), as ``cv2.TrackerNano`` loads them
+NANOTRACK_FILES = tuple(Path(__file__).resolve().parents[1] / "weights" / "pretrained" /
+                        "nanotrack_v2" / f for f in ("backbone.onnx", "head.onnx"))
+
+
+def _nanotrack_factory() -> Optional[Callable]:
+    create = getattr(cv2, "TrackerNano_create", None)
+    if create is None or not all(p.is_file() for p in NANOTRACK_FILES):
+        return None
+
+    def make():
+        params = cv2.TrackerNano_Params()
+        params.backbone, params.neckhead = (str(p) for p in NANOTRACK_FILES)
+        logging = getattr(getattr(cv2, "utils", None), "logging", None)
+        if logging is None:
+            return create(params)
+        level = logging.getLogLevel()
+        logging.setLogLevel(logging.LOG_LEVEL_ERROR)  # OpenCV's DNN warns on every create
+        try:
+            return create(params)
+        finally:
+            logging.setLogLevel(level)
+
+    return make
+
+
 def _factories() -> Dict[str, Optional[Callable]]:
     return {
         "csrt": getattr(cv2, "TrackerCSRT_create", None) or _legacy("TrackerCSRT_create"),
         "kcf": getattr(cv2, "TrackerKCF_create", None) or _legacy("TrackerKCF_create"),
         "mosse": getattr(cv2, "TrackerMOSSE_create", None) or _legacy("TrackerMOSSE_create"),
+        "nanotrack": _nanotrack_factory(),
     }
 
 
-PEERS = ("csrt", "kcf", "mosse")
+#: every OpenCV tracker a tracker spec may name (the one list the session, node and CLIs use)
+PEERS = ("csrt", "kcf", "mosse", "nanotrack")
 MOSSE_CONTEXT = 2.0
 MOSSE_MIN_SIDE = 32.0
 
@@ -52,7 +87,7 @@ def available_peers() -> Dict[str, bool]:
 
 
 class OpenCVTracker(MonitoredTracker):
-    """One OpenCV tracker ("csrt", "kcf" or "mosse") with the project's tracker interface."""
+    """One OpenCV tracker (a name in ``PEERS``) with the project's tracker interface."""
 
     def __init__(self, kind: str, tracker_cfg: Optional[TrackerConfig] = None) -> None:
         kind = kind.lower()
@@ -60,6 +95,9 @@ class OpenCVTracker(MonitoredTracker):
         if kind not in factories:
             raise ValueError(f"unknown OpenCV tracker {kind!r}; valid: {', '.join(PEERS)}")
         if factories[kind] is None:
+            if kind == "nanotrack" and hasattr(cv2, "TrackerNano_create"):
+                raise RuntimeError("the NanoTrack ONNX files are missing: "
+                                   f"{', '.join(str(p) for p in NANOTRACK_FILES)}")
             raise RuntimeError(f"this OpenCV build ({cv2.__version__}) has no {kind.upper()} "
                                "tracker; install opencv-contrib-python-headless")
         self.kind = kind
@@ -113,6 +151,9 @@ class OpenCVTracker(MonitoredTracker):
         ok, rect = self._tracker.update(bgr)
         rect = np.asarray(rect, dtype=np.float64).reshape(-1)
         ok = bool(ok) and rect.size == 4 and np.isfinite(rect).all() and rect[2] > 0 and rect[3] > 0
+        score = 1.0 if ok else 0.0
+        if self.kind == "nanotrack":
+            score = float(np.clip(self._tracker.getTrackingScore(), 0.0, 1.0)) if ok else 0.0
         if ok and self.kind == "mosse":
             # window centre -> target centre (the window may have been clipped at the border)
             centre = rect[:2] + rect[2:] / 2.0 - self._offset
@@ -120,5 +161,5 @@ class OpenCVTracker(MonitoredTracker):
         elif ok:
             self._box = rect
         state = self._monitor.step(1.0 if ok else 0.0)
-        return TrackResult(box=self._box.copy(), score=1.0 if ok else 0.0, state=state,
+        return TrackResult(box=self._box.copy(), score=score, state=state,
                            frame_size=bgr.shape[:2])

@@ -46,12 +46,12 @@ import numpy as np
 
 from fgsgt_ros.tracker.base import TrackResult, TrackState, check_box_values
 from fgsgt_ros.tracker.config import TrackerConfig
+from fgsgt_ros.tracker.peers import PEERS as OPENCV_PEERS
 from fgsgt_ros.tracker.thermal import BadFrameError, ThermalConfig, ThermalPreprocessor
 
 __all__ = ["TrackingSession", "SessionResult", "StageTimes", "ModelLoadError", "resolve_device",
            "OPENCV_PEERS"]
 
-OPENCV_PEERS = ("csrt", "kcf", "mosse")
 
 
 class ModelLoadError(RuntimeError):

@@ -95,6 +95,19 @@ SERVICE_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1000,
 _MODEL_GROUPS = ("tracker", "thermal", "click")
 #: Seconds a warning stays in status.message after it happened.
 _WARNING_SHOWN_S = 5.0
+_NAN = float("nan")
+
+
+def temperature_fields(reading) -> dict:
+    """TrackerStatus' temperature fields for a ``TargetTemperature`` (None: invalid, NaN)."""
+    if reading is None:
+        return {"temperature_valid": False, "target_max_k": _NAN, "target_median_k": _NAN,
+                "background_k": _NAN, "target_max_c": _NAN, "target_median_c": _NAN,
+                "background_c": _NAN}
+    return {"temperature_valid": True, "target_max_k": reading.hottest_k,
+            "target_median_k": reading.median_k, "background_k": reading.background_k,
+            "target_max_c": reading.hottest_c, "target_median_c": reading.median_c,
+            "background_c": reading.background_c}
 
 
 class ConfigError(ValueError):
@@ -221,6 +234,7 @@ class TrackerNode(LifecycleNode):
         self._stale_published = 0.0
         self._last_header: Optional[Header] = None
         self._last_score = 0.0
+        self._last_temperature = None  # the last processed frame's TargetTemperature
         self._message = ""
         self._message_mono = -1e18
         self._hardware_id = ""
@@ -695,7 +709,8 @@ class TrackerNode(LifecycleNode):
         self.pub_status.publish(TrackerStatus(
             header=header, state=_STATE_CODES.get(state, 0), state_name=state,
             score=float(self._last_score), processing_rate_hz=0.0, latency_ms=float(age * 1e3),
-            frames_processed=processed, frames_dropped=dropped, message=text))
+            frames_processed=processed, frames_dropped=dropped, message=text,
+            **temperature_fields(None)))
 
     # --- worker ----------------------------------------------------------------------------
     def _work(self, mailbox: LatestFrameMailbox, stop: threading.Event) -> None:
@@ -749,7 +764,7 @@ class TrackerNode(LifecycleNode):
             self.pub_sal.publish(self._saliency_msg(result.saliency, header))
         if want_debug and result.image is not None:
             self.pub_debug.publish(array_to_image(
-                draw_debug(result.image, box, score, state), header, "bgr8"))
+                draw_debug(result.image, box, score, state, result.temperature), header, "bgr8"))
         t3 = time.perf_counter()
 
         now = time.time()
@@ -768,11 +783,12 @@ class TrackerNode(LifecycleNode):
             processed, dropped = s.processed, self.mailbox.dropped + s.lost_in_transport
         self._last_header = header
         self._last_score = score
+        self._last_temperature = result.temperature
         status = TrackerStatus(
             header=header, state=_STATE_CODES.get(state, 0), state_name=state, score=score,
             processing_rate_hz=float(rate), latency_ms=float(latency_ms),
             frames_processed=processed, frames_dropped=dropped,
-            message=self._status_message(state))
+            message=self._status_message(state), **temperature_fields(result.temperature))
         self.pub_status.publish(status)
 
     def _detection(self, header, box, score) -> Detection2D:
@@ -895,6 +911,17 @@ class TrackerNode(LifecycleNode):
         return response
 
     # --- diagnostics -----------------------------------------------------------------------
+    def _temperature_text(self) -> str:
+        reading = self._last_temperature
+        if reading is None:
+            if self.session is not None and self.session.thermal_cfg.radiometry == "none":
+                return "off (thermal.radiometry none)"
+            return "none (not tracking, or no radiometric value under the box)"
+        bg = ("" if np.isnan(reading.background_k) else
+              f", background {reading.background_k:.2f} K ({reading.background_c:.1f} C)")
+        return (f"max {reading.hottest_k:.2f} K ({reading.hottest_c:.1f} C), median "
+                f"{reading.median_k:.2f} K ({reading.median_c:.1f} C){bg}")
+
     def _publish_diagnostics(self) -> None:
         session = self.session
         if session is None or self.pub_diag is None:
@@ -933,6 +960,8 @@ class TrackerNode(LifecycleNode):
                 "time_publish_ms": f"{pub:.2f}", "time_total_ms": f"{tot:.2f}",
                 # node = conversion + AGC + publishing (tracker = crop + network + decode)
                 "node_overhead_share": f"{(tot - trk) / tot:.3f}" if tot > 0 else "0",
+                "radiometry": session.thermal_cfg.radiometry,
+                "target_temperature": self._temperature_text(),
                 "buffered_frames": len(self.ring),
                 "buffered_mb": f"{self.ring.nbytes / 2**20:.1f}",
                 "last_warning": s.last_warning,

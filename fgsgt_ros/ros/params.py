@@ -181,10 +181,11 @@ _KNOWN_RANGES: Dict[str, Tuple] = {
 
 def _known_choices() -> Dict[str, Tuple[str, ...]]:
     try:
+        from fgsgt_ros.tracker.temperature import RADIOMETRY
         from fgsgt_ros.tracker.thermal import POLARITIES
     except ImportError:
         return {}
-    return {"polarity": tuple(POLARITIES)}
+    return {"polarity": tuple(POLARITIES), "radiometry": tuple(RADIOMETRY)}
 
 
 def _comment_descriptions(cls) -> Dict[str, str]:

@@ -47,6 +47,7 @@ import numpy as np
 from fgsgt_ros.tracker.base import TrackResult, TrackState, check_box_values
 from fgsgt_ros.tracker.config import TrackerConfig
 from fgsgt_ros.tracker.peers import PEERS as OPENCV_PEERS
+from fgsgt_ros.tracker.temperature import TargetTemperature, measure_temperature
 from fgsgt_ros.tracker.thermal import BadFrameError, ThermalConfig, ThermalPreprocessor
 
 __all__ = ["TrackingSession", "SessionResult", "StageTimes", "ModelLoadError", "resolve_device",
@@ -102,7 +103,9 @@ class SessionResult:
     box while TRACKING clipped to the frame, else None). ``image``: the frame after AGC (uint8
     (H, W, 3)) when ``step(..., want_image=True)``. ``refused``: why the AGC refused the frame ('' = it did not;
     the tracker then did not run). ``track``: the tracker's TrackResult (None when it did not run);
-    ``saliency`` reads its map lazily (on demand only).
+    ``saliency`` reads its map lazily (on demand only). ``temperature``: the target's
+    temperature under the published box on radiometric input (``ThermalConfig.radiometry``),
+    else None (``fgsgt_ros.tracker.temperature``).
     """
 
     state: str
@@ -113,6 +116,7 @@ class SessionResult:
     image: Optional[np.ndarray] = field(default=None, repr=False)
     refused: str = ""
     track: Optional[TrackResult] = field(default=None, repr=False)
+    temperature: Optional[TargetTemperature] = None
 
     @property
     def saliency(self) -> Optional[np.ndarray]:
@@ -350,13 +354,17 @@ class TrackingSession:
                 self._own_state = state
                 box = np.asarray(track.box, dtype=np.float64)
                 score = float(getattr(track, "score", 1.0))
+            published = None if refused else published_box(state, box, np.shape(raw_frame)[:2])
+            temperature = None
+            cfg = self.preprocessor.cfg
+            if published is not None and cfg.radiometry != "none":
+                temperature = measure_temperature(raw_frame, published, cfg.radiometry,
+                                                  cfg.radiometric_gain, cfg.radiometric_offset_k)
             t2 = time.perf_counter()
-            return SessionResult(state=state, box=box, score=score,
-                                 published=None if refused else published_box(
-                                     state, box, np.shape(raw_frame)[:2]),
+            return SessionResult(state=state, box=box, score=score, published=published,
                                  times=StageTimes(t1 - t0, t2 - t1, t2 - t0),
                                  image=image if want_image else None, refused=refused,
-                                 track=track)
+                                 track=track, temperature=temperature)
 
     def reset(self) -> None:
         """Forget the target (IDLE) and the AGC range."""

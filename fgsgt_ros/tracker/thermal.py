@@ -50,6 +50,8 @@ from typing import Optional, Tuple
 import cv2
 import numpy as np
 
+from fgsgt_ros.tracker.temperature import RADIOMETRY
+
 POLARITIES = ("white_hot", "black_hot")
 
 
@@ -86,10 +88,28 @@ class ThermalConfig:
     stretch_uint8: bool = False
     #: Pixels used for the percentile estimate (strided sub-sample).
     max_samples: int = 20000
+    #: How raw pixel values map to temperature, for the target temperature in the status (the AGC
+    #: ignores it): none (not temperatures, e.g. Lepton 3 raw counts), tlinear_centikelvin
+    #: (FLIR Lepton 3.5 TLinear, high gain: kelvin x 100), tlinear_decikelvin (TLinear, low gain:
+    #: kelvin x 10) or linear (kelvin = radiometric_gain x value + radiometric_offset_k, other
+    #: radiometric cores). 8-bit frames never carry a temperature.
+    radiometry: str = "none"
+    #: Kelvin per raw unit for radiometry linear.
+    radiometric_gain: float = 1.0
+    #: Kelvin at raw value 0 for radiometry linear.
+    radiometric_offset_k: float = 0.0
 
     def __post_init__(self) -> None:
         if self.polarity not in POLARITIES:
             raise ValueError(f"polarity must be one of {POLARITIES}, got {self.polarity!r}")
+        if self.radiometry not in RADIOMETRY:
+            raise ValueError(f"radiometry must be one of {', '.join(RADIOMETRY)}, got "
+                             f"{self.radiometry!r}")
+        if self.radiometry == "linear" and not (np.isfinite(self.radiometric_gain)
+                                                and self.radiometric_gain != 0
+                                                and np.isfinite(self.radiometric_offset_k)):
+            raise ValueError("radiometry linear needs a finite, non-zero radiometric_gain and a "
+                             "finite radiometric_offset_k")
         if not 0.0 <= self.low_percentile < self.high_percentile <= 100.0:
             raise ValueError("need 0 <= low_percentile < high_percentile <= 100")
         if not 0.0 < self.smoothing <= 1.0:

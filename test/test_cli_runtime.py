@@ -304,3 +304,35 @@ def test_train_resume_with_other_settings_says_what_must_match(tmp_path, fgsgt):
     again = fgsgt(*common, "--schedule", "cpu_tiny", "--epochs", "2", "--resume", "auto")
     assert again.returncode != 0
     assert "cannot resume" in again.stderr and "train_config.json" in again.stderr
+
+
+@needs_weights
+def test_a_cuda_device_this_machine_lacks_is_named_with_what_to_use(fgsgt, tmp_path, monkeypatch):
+    """--device cuda:0 without CUDA: one line saying so and naming cpu / auto, no traceback, for
+    every command that takes a device (the node instead falls back with a warning)."""
+    import torch
+
+    from fgsgt_ros import devices
+
+    if torch.cuda.is_available():  # pretend this machine has no GPU
+        monkeypatch.setattr(devices, "_cuda_problem", lambda index: "no CUDA here (test)")
+    seq = tmp_path / "data" / "seq"
+    (seq / "img").mkdir(parents=True)
+    import cv2
+
+    for i in range(3):
+        cv2.imwrite(str(seq / "img" / f"{i + 1:06d}.png"), np.full((40, 50), 3000, np.uint16))
+    (seq / "groundtruth_rect.txt").write_text("10,10,8,8\n" * 3)
+    for args in (["eval", tmp_path / "data", "--trackers", "fgsgt", "--device", "cuda:0",
+                  "--out", tmp_path / "e"],
+                 ["calibrate", "fgsgt", "--device", "cuda:0"],
+                 ["train", "--preset", "fgsgt_tiny", "--schedule", "test", "--data",
+                  tmp_path / "data", "--format", "plain", "--out", tmp_path / "t",
+                  "--device", "cuda:0"]):
+        r = fgsgt(*args)
+        assert r.returncode != 0, args
+        assert "cuda:0" in r.stderr and "'cpu'" in r.stderr and "'auto'" in r.stderr, r.stderr
+        assert "Traceback" not in r.stderr and "AssertionError" not in r.stderr
+    assert devices.resolve_device("cuda:0", fallback=True, warn=lambda s: None) == "cpu"
+    with pytest.raises(devices.DeviceError, match="not auto, cpu or cuda:N"):
+        devices.resolve_device("gpu")

@@ -126,11 +126,15 @@ def load_model(spec: str = DEFAULT_TRACKER, *, device: str = "cpu",
     Raises TrackerBuildError (a ValueError) with a one-line reason (missing file: "not found"; an
     exported .onnx graph given as the checkpoint: says so).
     """
-    from fgsgt_ros import weights
+    from fgsgt_ros import devices, weights
     from fgsgt_ros.model.runtime import DEFAULT_NUM_THREADS
 
     if num_threads is None:
         num_threads = DEFAULT_NUM_THREADS
+    try:  # a device this machine lacks: say so before any file is read onto it
+        device = devices.resolve_device(device)
+    except devices.DeviceError as exc:
+        raise TrackerBuildError(str(exc)) from None
 
     if not isinstance(spec, str) or not spec.strip():
         raise TrackerBuildError("empty tracker specification")

@@ -44,6 +44,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from fgsgt_ros import devices
 from fgsgt_ros.tracker.base import TrackResult, TrackState, check_box_values
 from fgsgt_ros.tracker.config import TrackerConfig
 from fgsgt_ros.tracker.peers import PEERS as OPENCV_PEERS
@@ -61,27 +62,12 @@ class ModelLoadError(RuntimeError):
 
 
 def resolve_device(requested: str, warn: Callable[[str], None] = lambda s: None) -> str:
-    """'auto' -> cuda when available else cpu; an absent 'cuda[:N]' -> cpu with a warning."""
-    import torch
-
-    req = (requested or "auto").strip().lower()
-    if req == "auto":
-        return "cuda:0" if torch.cuda.is_available() else "cpu"
-    if req == "cpu":
-        return "cpu"
-    if req == "cuda" or req.startswith("cuda:"):
-        index = 0
-        if ":" in req:
-            try:
-                index = int(req.split(":", 1)[1])
-            except ValueError:
-                raise ModelLoadError(f"device '{requested}' is not auto, cpu or cuda:N") from None
-        if torch.cuda.is_available() and index < torch.cuda.device_count():
-            return f"cuda:{index}"
-        warn(f"device '{requested}' requested but CUDA device {index} is not available "
-             f"({torch.cuda.device_count()} found): falling back to CPU")
-        return "cpu"
-    raise ModelLoadError(f"device '{requested}' is not auto, cpu or cuda:N")
+    """The session's device: an absent CUDA device falls back to the CPU with a warning (a robot
+    keeps tracking when its GPU went missing); a name that is no device is a ModelLoadError."""
+    try:
+        return devices.resolve_device(requested, fallback=True, warn=warn)
+    except devices.DeviceError as exc:
+        raise ModelLoadError(str(exc)) from None
 
 
 @dataclass

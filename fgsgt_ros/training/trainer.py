@@ -78,16 +78,14 @@ def init_distributed(device: torch.device) -> DistInfo:
 
 
 def resolve_device(spec: str, dist_info: Optional[DistInfo] = None) -> torch.device:
-    """``auto`` -> cuda:LOCAL_RANK if CUDA is available else cpu; ``cpu``; ``cuda:N``."""
-    local = int(os.environ.get("LOCAL_RANK", "0"))
-    if spec == "auto":
-        return torch.device(f"cuda:{local}") if torch.cuda.is_available() else torch.device("cpu")
-    dev = torch.device(spec)
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"device {spec!r} requested but CUDA is not available")
-        if dev.index is None or int(os.environ.get("WORLD_SIZE", "1")) > 1:
-            dev = torch.device(f"cuda:{local}")
+    """The training device (``fgsgt_ros.devices``: a CUDA device this machine lacks is a
+    ValueError saying so); under torchrun each process takes cuda:LOCAL_RANK."""
+    from fgsgt_ros import devices
+
+    dev = torch.device(devices.resolve_device(spec))
+    if dev.type == "cuda" and (spec.strip().lower() in ("auto", "cuda")
+                               or int(os.environ.get("WORLD_SIZE", "1")) > 1):
+        dev = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}")
     return dev
 
 

@@ -1,5 +1,7 @@
-"""`make demo` end to end on a short generated sequence: node and player in their own processes,
-stamped init by service, and out/demo/ filled with videos, metrics.json and a summary."""
+"""`make demo` end to end on the shipped real Lepton clip (and on a generated sequence one option
+away): node and player in their own processes, stamped init by service, and out/demo/ filled with
+videos, a still frame, metrics.json (with OpenCV's CSRT and NanoTrack on the same frames) and a
+summary."""
 
 import json
 import os
@@ -23,6 +25,10 @@ def test_demo_writes_videos_metrics_and_summary(tmp_path, ros_domain_id):
                         "--rate", "15", "--out", str(out), "--checkpoint", model],
                        capture_output=True, text=True, timeout=240, env=env)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    from fgsgt_ros.ros.demo import DEMO_CLIP
+
+    assert DEMO_CLIP.name in r.stdout  # the real clip by default
+    assert (DEMO_CLIP / "SOURCE.md").is_file() and (DEMO_CLIP / "COPYING").is_file()
     assert "init_target on frame 1" in r.stdout and ": OK" in r.stdout
     assert "success AUC" in r.stdout and "latency" in r.stdout
     # a plain-text summary: normalised precision and the node's own capacity, no Python dict
@@ -30,6 +36,13 @@ def test_demo_writes_videos_metrics_and_summary(tmp_path, ros_domain_id):
     assert "{'" not in r.stdout and "TRACKING " in r.stdout
     m = json.loads((out / "metrics.json").read_text())
     assert m["frames_published"] == 40
+    # the real clip's figures stand beside OpenCV's trackers on the same 40 frames
+    assert set(m["same_clip"]) == {"csrt", "nanotrack"}
+    for peer in m["same_clip"].values():
+        assert 0.0 <= peer["success_auc"] <= 1.0
+    assert "csrt" in r.stdout and "nanotrack" in r.stdout
+    still = cv2.imread(str(out / "frame.png"))
+    assert still is not None and still.shape[:2] == (480, 640)
     assert m["frames_processed"] + m["frames_dropped"] == 40
     assert 0.0 <= m["success_auc"] <= 1.0 and 0.0 <= m["precision_20"] <= 1.0
     assert 0.0 <= m["norm_precision_20"] <= 1.0
@@ -54,6 +67,30 @@ def test_demo_writes_videos_metrics_and_summary(tmp_path, ros_domain_id):
         assert m["video_codec"].startswith("H.264")
     if model == "":
         assert (out / "saliency.mp4").exists()
+
+
+def test_generated_scene_is_one_option_away(tmp_path, ros_domain_id):
+    env = dict(os.environ, FGSGT_DEMO_DOMAIN=str(ros_domain_id))
+    out = tmp_path / "demo"
+    r = subprocess.run([sys.executable, "-m", "fgsgt_ros.ros.demo", "--generated", "--frames",
+                        "12", "--rate", "15", "--out", str(out), "--checkpoint", "csrt"],
+                       capture_output=True, text=True, timeout=240, env=env)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    assert "generating a 12-frame thermal sequence" in r.stdout
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["frames_published"] == 12 and m["source"] == str(out / "sequence")
+
+
+def test_demo_with_a_cuda_device_this_machine_lacks_says_what_to_use(tmp_path, monkeypatch):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    r = subprocess.run([sys.executable, "-m", "fgsgt_ros.ros.demo", "--device", "cuda:0",
+                        "--out", str(tmp_path / "d")], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert r.stderr.startswith("fgsgt demo: error: --device: device 'cuda:0'")
+    assert "'cpu'" in r.stderr and "'auto'" in r.stderr
 
 
 def test_demo_with_unusable_source_fails_with_one_line(tmp_path):

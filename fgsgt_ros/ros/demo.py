@@ -1,7 +1,9 @@
 """``make demo``: the tracker node on a thermal sequence, end to end, as a user would run it.
 
-1. a thermal sequence: generated with fgsgt_ros.data.synth (16-bit, FLIR-Lepton-like, with ground
-   truth), or ``--source`` a plain folder, video or rosbag2;
+1. a thermal sequence: by default real FLIR Lepton footage shipped with the package (``DEMO_CLIP``,
+   a possum walking in, foraging and leaving; GPL-3.0, SOURCE.md beside it), played at its own
+   rate (about 9 frames/s); ``--source`` a plain folder, video or rosbag2 of your own;
+   ``--generated`` a sequence generated with fgsgt_ros.data.synth (16-bit, Lepton-like);
 2. the ``fgsgt_tracker`` node and the ``fgsgt_player`` in two separate processes on an isolated,
    localhost-only ROS domain;
 3. ``init_target`` called like a user would: a service client sends the first frame's
@@ -34,8 +36,17 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from fgsgt_ros.model.runtime import DEFAULT_NUM_THREADS, DEFAULT_RUNTIME, RUNTIMES
+from fgsgt_ros.tracker.temperature import RADIOMETRY
 
 DEFAULT_OUT = Path("out/demo")
+#: the real clip the demo plays by default (package data) and the rate it was recorded at
+DEMO_CLIP = Path(__file__).resolve().parents[1] / "data" / "clips" / "possum_walk_ftc"
+DEMO_CLIP_RATE_HZ = 9.0
+#: rate for sources that do not say theirs, and the generated scene's length
+DEFAULT_RATE_HZ = 15.0
+GENERATED_FRAMES = 240
+#: OpenCV trackers run on the same frames for comparison (metrics.json "same_clip")
+COMPARED_PEERS = ("csrt", "nanotrack")
 GT_COLOUR = (255, 128, 0)  # BGR: blue-ish, distinct from the node's green/red states
 BOX_COLOURS = {"TRACKING": (0, 220, 0), "LOST": (0, 0, 255), "IDLE": (200, 200, 200)}
 VIDEO_WIDTH = 640  # output width the frames are upscaled to before drawing (--scale 0)
@@ -50,11 +61,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m fgsgt_ros.ros.demo",
                                 description=__doc__.split("\n\n")[0])
     p.add_argument("--source", type=Path, default=None,
-                   help="plain sequence folder, video or rosbag2 (default: generate one)")
-    p.add_argument("--frames", type=int, default=240, help="generated sequence length")
-    p.add_argument("--seed", type=int, default=7, help="generator seed")
-    p.add_argument("--synth-preset", default="lepton", help="fgsgt_ros.data.synth preset")
-    p.add_argument("--rate", type=float, default=15.0, help="player rate in Hz")
+                   help="plain sequence folder, video or rosbag2 (default: the shipped real "
+                        "Lepton clip possum_walk_ftc)")
+    p.add_argument("--generated", action="store_true",
+                   help="track a generated sequence instead (fgsgt_ros.data.synth)")
+    p.add_argument("--frames", type=int, default=None,
+                   help=f"use the first N frames of a folder source; length of a generated "
+                        f"sequence (default: all; {GENERATED_FRAMES} generated)")
+    p.add_argument("--seed", type=int, default=7, help="generator seed (--generated)")
+    p.add_argument("--synth-preset", default="lepton",
+                   help="fgsgt_ros.data.synth preset (--generated)")
+    p.add_argument("--rate", type=float, default=None,
+                   help=f"player rate in Hz (default: the shipped clip's own "
+                        f"{DEMO_CLIP_RATE_HZ:g} Hz, else {DEFAULT_RATE_HZ:g} Hz)")
+    p.add_argument("--radiometry", choices=RADIOMETRY, default="none",
+                   help="node 'thermal.radiometry': how the source's raw values map to "
+                        "temperature, e.g. tlinear_centikelvin for a Lepton 3.5 recording "
+                        "(default: none; the shipped clip is Lepton 3 raw counts)")
     p.add_argument("--init-box", default=None,
                    help="x,y,w,h on the first frame (default: its ground truth)")
     p.add_argument("--checkpoint", default="", help="node 'checkpoint' parameter (default: shipped)")
@@ -70,28 +93,82 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _prepare_source(args) -> tuple:
-    """(source path, ground truth (N,4) or None, frame count or None)."""
+    """(path the player reads, ground truth (N,4) or None, frame count or None, rate in Hz,
+    what to call the source: the folder the frames came from)."""
     from fgsgt_ros.data.sequence import read_box_file, write_plain_sequence
 
-    if args.source is not None:
-        src = args.source
+    if args.frames is not None and args.frames < 2:
+        raise DemoError(f"--frames must be at least 2, got {args.frames}")
+    if not args.generated:
+        src = args.source if args.source is not None else DEMO_CLIP
         if not src.exists():
             raise DemoError(f"--source {src} does not exist")
+        rate = args.rate or (DEMO_CLIP_RATE_HZ if src == DEMO_CLIP else DEFAULT_RATE_HZ)
         gt_file = src / "groundtruth_rect.txt" if src.is_dir() else None
         gt = read_box_file(gt_file) if gt_file is not None and gt_file.is_file() else None
-        return src, gt, (len(gt) if gt is not None else None)
+        origin = str(src)
+        if args.frames is not None and src.is_dir() and gt is not None and args.frames < len(gt):
+            src = _first_frames(src, args.frames, args.out / "sequence")
+            gt = gt[:args.frames]
+            origin += f" (first {args.frames} frames)"
+        return src, gt, (len(gt) if gt is not None else None), rate, origin
     from fgsgt_ros.data.synth import generate_sequence, get_preset
 
     try:
         cfg = get_preset(args.synth_preset)
     except ValueError as exc:
         raise DemoError(str(exc)) from None
+    frames = args.frames or GENERATED_FRAMES
     folder = args.out / "sequence"
-    print(f"[1/4] generating a {args.frames}-frame thermal sequence "
+    print(f"[1/4] generating a {frames}-frame thermal sequence "
           f"(synth preset '{args.synth_preset}', seed {args.seed}) ...", flush=True)
-    seq = generate_sequence(cfg, args.frames, args.seed, 0)
+    seq = generate_sequence(cfg, frames, args.seed, 0)
     write_plain_sequence(folder, seq.frames, seq.boxes)
-    return folder, np.asarray(seq.boxes, dtype=np.float64), len(seq.frames)
+    return folder, np.asarray(seq.boxes, dtype=np.float64), len(seq.frames), \
+        args.rate or DEFAULT_RATE_HZ, str(folder)
+
+
+def _first_frames(src: Path, n: int, folder: Path) -> Path:
+    """A plain copy of the first ``n`` frames of the plain sequence ``src`` (files unchanged)."""
+    import shutil
+
+    from fgsgt_ros.data.sequence import read_plain_sequence
+
+    seq = read_plain_sequence(src)
+    if folder.exists():
+        shutil.rmtree(folder)
+    (folder / "img").mkdir(parents=True)
+    for path in seq.frame_paths[:n]:
+        shutil.copyfile(path, folder / "img" / path.name)
+    rows = ["NaN,NaN,NaN,NaN" if not np.isfinite(b).all() else ",".join(f"{v:g}" for v in b)
+            for b in seq.groundtruth[:n]]
+    (folder / "groundtruth_rect.txt").write_text("\n".join(rows) + "\n")
+    return folder
+
+
+def compare_peers(source: Path, n: int, peers=COMPARED_PEERS, radiometry: str = "none") -> dict:
+    """Success AUC / precision of OpenCV trackers on the same first ``n`` frames, through the
+    same TrackingSession (the project's AGC) as every tracker: what the node's figures stand
+    beside. {peer: metrics}; a peer this OpenCV lacks is left out."""
+    from fgsgt_ros.data.sequence import read_plain_sequence
+    from fgsgt_ros.evaluation.metrics import sequence_metrics
+    from fgsgt_ros.evaluation.runner import track_sequence
+    from fgsgt_ros.tracker.session import ModelLoadError, TrackingSession
+
+    seq = read_plain_sequence(source)
+    seq.frame_paths, seq.groundtruth = seq.frame_paths[:n], seq.groundtruth[:n]
+    out = {}
+    for peer in peers:
+        try:
+            session = TrackingSession(peer)
+        except ModelLoadError:
+            continue
+        run = track_sequence(session, seq)
+        m = sequence_metrics(run.published, seq.groundtruth)
+        fps = len(seq) / max(1e-9, float(np.sum(run.times)))
+        out[peer] = {"success_auc": m["success_auc"], "precision_20": m["precision_20"],
+                     "norm_precision_20": m["norm_precision_20"], "frames_per_s": fps}
+    return out
 
 
 def _free_domain() -> int:
@@ -134,9 +211,15 @@ def run(args) -> int:
     from fgsgt_ros.ros.client import TrackerClient, detection_box, ros_env, start_node
     from fgsgt_ros.ros.conversions import image_to_array
 
+    from fgsgt_ros import devices
+
+    try:  # a device this machine lacks is the user's typo: say so before starting anything
+        devices.resolve_device(args.device)
+    except devices.DeviceError as exc:
+        raise DemoError(f"--device: {exc}") from None
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    source, gt, n_frames = _prepare_source(args)
+    source, gt, n_frames, rate, origin = _prepare_source(args)
     if args.init_box:
         try:
             init_box = np.array([float(v) for v in args.init_box.split(",")])
@@ -157,7 +240,8 @@ def run(args) -> int:
     # lost, and init_target then finds no frame with that stamp (seen once in CI).
     node = start_node({"checkpoint": args.checkpoint, "device": args.device,
                        "frame_buffer_size": 120, "num_threads": args.threads,
-                       "runtime": args.runtime, "qos_reliability": "reliable"}, env,
+                       "runtime": args.runtime, "qos_reliability": "reliable",
+                       "thermal.radiometry": args.radiometry}, env,
                       log_path=out / "node.log")
     client = None
     player = None
@@ -175,7 +259,7 @@ def run(args) -> int:
 
         player_log = open(out / "player.log", "w")
         player = subprocess.Popen(
-            [sys.executable, "-m", "fgsgt_ros.ros.player", str(source), "--rate", str(args.rate),
+            [sys.executable, "-m", "fgsgt_ros.ros.player", str(source), "--rate", str(rate),
              "--stamps-out", str(stamps_path), "--hold-first", "2.0", "--frame-id", "thermal",
              "--reliable"],
             env=env, stdout=player_log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -249,11 +333,11 @@ def run(args) -> int:
         if not processed[i]:
             held[i] = held[i - 1]
     metrics: Dict[str, object] = {
-        "source": str(source), "frames_published": n_pub,
+        "source": origin, "frames_published": n_pub,
         "frames_processed": int(processed.sum()),
         "frames_dropped": int(n_pub - processed.sum()),
         "node_frames_dropped": int(statuses[-1].msg.frames_dropped) if statuses else None,
-        "player_rate_hz": args.rate,
+        "player_rate_hz": rate,
         "runtime_requested": args.runtime,
         "num_threads": args.threads,
     }
@@ -287,8 +371,19 @@ def run(args) -> int:
         metrics["precision_20"] = seq["precision_20"]
         metrics["norm_precision_20"] = seq["norm_precision_20"]
         metrics["evaluated_frames"] = seq["frames"]
+        if Path(source).is_dir():
+            print("comparing: OpenCV's " + " and ".join(COMPARED_PEERS) + " on the same frames "
+                  "...", flush=True)
+            metrics["same_clip"] = compare_peers(Path(source), len(g))
     else:
         metrics["success_auc"] = metrics["precision_20"] = metrics["norm_precision_20"] = None
+    readings = [m.msg for m in statuses if getattr(m.msg, "temperature_valid", False)]
+    if readings:
+        metrics["temperature"] = {
+            "frames": len(readings),
+            "target_max_c_median": float(np.median([r.target_max_c for r in readings])),
+            "background_c_median": float(np.nanmedian([r.background_c for r in readings])),
+        }
     metrics["node_exit_code"] = node_rc
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
 
@@ -386,9 +481,10 @@ def _rect(img: np.ndarray, box, k: float, colour, thickness: int) -> None:
 
 def annotate(frame: np.ndarray, k: int, index: int, total: int, box, state: Optional[str],
              score: Optional[float], gt_box=None, dropped: bool = False,
-             legend: Optional[str] = None) -> np.ndarray:
+             legend: Optional[str] = None, temperature: Optional[str] = None) -> np.ndarray:
     """Upscale an 8-bit frame by ``k`` first, then draw at that size: ground truth (blue), the
-    node's published box (green), and the frame/state/score text."""
+    node's published box (green), the frame/state/score text and, when given, the target's
+    temperature under the box."""
     import cv2
 
     if frame.ndim == 2:
@@ -401,6 +497,11 @@ def annotate(frame: np.ndarray, k: int, index: int, total: int, box, state: Opti
         _rect(big, gt_box, k, GT_COLOUR, max(1, line - 1))
     if box is not None and np.isfinite(box).all():
         _rect(big, box, k, BOX_COLOURS.get(state or "TRACKING", (0, 220, 0)), line)
+        if temperature:
+            x, y, bw, bh = np.asarray(box, dtype=np.float64) * k
+            ty = int(y + bh + 22 * scale) if y + bh + 30 * scale < big.shape[0] else int(y - 6)
+            _text(big, temperature, (int(max(4, x)), max(int(20 * scale), ty)), scale * 0.7,
+                  BOX_COLOURS["TRACKING"])
     pad = int(12 * scale)
     top = int(34 * scale)
     label = f"frame {index + 1}/{total}"
@@ -440,6 +541,9 @@ def _write_videos(out: Path, source: Path, n: int, boxes: np.ndarray, processed:
     writer = sal_writer = None
     k = 1
     held_state, held_score = None, None
+    # the still: the frame a third of the way in that the node tracked (else the middle one)
+    tracked = [i for i, st in status_by_i.items() if st.state_name == "TRACKING" and processed[i]]
+    still = min(tracked, key=lambda i: abs(i - n // 3)) if tracked else n // 2
     try:
         for i, raw in enumerate(_frames(source)):
             if i >= n:
@@ -456,9 +560,16 @@ def _write_videos(out: Path, source: Path, n: int, boxes: np.ndarray, processed:
             if st is not None:
                 held_state, held_score = st.state_name, float(st.score)
             g = gt[i] if gt is not None and i < len(gt) else None
+            temp = None
+            if st is not None and getattr(st, "temperature_valid", False):
+                temp = f"{st.target_max_c:.1f} C"
+                if np.isfinite(st.background_c):
+                    temp += f" (background {st.background_c:.1f} C)"
             big = annotate(frame, k, i, n, boxes[i] if processed[i] else None, held_state,
-                           held_score, g, dropped=not processed[i] and i > 0)
+                           held_score, g, dropped=not processed[i] and i > 0, temperature=temp)
             writer.write(big[:size[1], :size[0]])
+            if i == still:
+                cv2.imwrite(str(out / "frame.png"), big[:size[1], :size[0]])
             if sal_writer is not None:
                 base = frame if frame.ndim == 3 else cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
                 if i in sal_by_i:
@@ -494,7 +605,7 @@ def format_summary(m: Dict[str, object], out: Path, videos: List[Path]) -> str:
     lines = [
         "",
         "=" * 72,
-        " fgsgt_ros demo: tracker node on a thermal sequence",
+        " fgsgt_ros demo: the tracker node on a thermal sequence",
         "=" * 72,
         f" source              {m['source']}",
         f" model               {m.get('model')} on {m.get('device')}, runtime {runtime}, "
@@ -506,6 +617,16 @@ def format_summary(m: Dict[str, object], out: Path, videos: List[Path]) -> str:
         f"target size)",
         f" precision @20 px    {_fmt(m.get('precision_20'))}   (coarse on small frames)",
         f" states              {states}",
+    ]
+    for peer, pm in (m.get("same_clip") or {}).items():
+        lines.append(f" {peer:<19} success AUC {_fmt(pm.get('success_auc'))}, norm. precision "
+                     f"{_fmt(pm.get('norm_precision_20'))} (OpenCV, same frames)")
+    temp = m.get("temperature")
+    if temp:
+        lines.append(f" target temperature  {temp['target_max_c_median']:.1f} C hottest pixel, "
+                     f"background {temp['background_c_median']:.1f} C (medians over "
+                     f"{temp['frames']} tracked frames)")
+    lines += [
         f" node capacity       {_fmt(m.get('node_capacity_fps'), '.1f', ' frames/s')} "
         f"(1 / its per-frame processing time of {_fmt(timing.get('total'), '.1f', ' ms')}, "
         f"network part {_fmt(timing.get('tracker'), '.1f', ' ms')})",
@@ -517,7 +638,7 @@ def format_summary(m: Dict[str, object], out: Path, videos: List[Path]) -> str:
         f"(conversion, AGC, publishing)",
         f" videos              " + (", ".join(v.name for v in videos) or "none")
         + f" ({m.get('video_codec')})",
-        f" outputs             {out}/: metrics.json, node.log, player.log",
+        f" outputs             {out}/: metrics.json, frame.png, node.log, player.log",
         "=" * 72,
     ]
     return "\n".join(lines)

@@ -1,8 +1,11 @@
 """Thread-safe frame hand-over between the ROS callbacks and the inference worker (no ROS imports).
 
-- ``LatestFrameMailbox``: one slot. The image callback overwrites it; the worker takes the newest
-  frame. A frame overwritten before the worker took it is dropped and counted, never queued, so the
-  node's latency stays at one inference however fast frames arrive.
+- ``LatestFrameMailbox``: the worker's inbox. One slot for frames: the image callback overwrites
+  it; the worker takes the newest frame. A frame overwritten before the worker took it is dropped
+  and counted, never queued, so the node's latency stays at one inference however fast frames
+  arrive. Ahead of the frame, a queue of commands (``put_command``: an init, a reset) that the
+  worker takes first, in order: a service's work waits for at most the frame in progress, never
+  for frames behind it.
 - ``FrameRingBuffer``: the last N received frames by stamp, so ``init_target`` can initialise on the
   frame a user drew the box on, even if newer frames have been processed since. Bounded in frames
   and in bytes (the newest frame is always kept), so a stream of large frames cannot make it hold
@@ -12,7 +15,7 @@
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any, Optional, Tuple
 
@@ -32,13 +35,27 @@ class Frame:
 
 
 class LatestFrameMailbox:
-    """Single-slot mailbox: ``put`` replaces, ``take`` blocks until a frame (or close)."""
+    """Single-slot frame mailbox with a command queue in front: ``put`` replaces the frame,
+    ``put_command`` appends a command, ``take`` blocks until either (commands first) or close."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._item: Optional[Frame] = None
+        self._commands: deque = deque()
         self._closed = False
         self.dropped = 0
+
+    def put_command(self, command: Any) -> None:
+        """Queue ``command`` for the worker, ahead of any frame."""
+        with self._cond:
+            self._commands.append(command)
+            self._cond.notify()
+
+    def drain_commands(self) -> list:
+        """The commands not taken yet (the node answers them when it stops)."""
+        with self._cond:
+            pending, self._commands = list(self._commands), deque()
+            return pending
 
     def put(self, item: Frame) -> bool:
         """Store ``item``; returns True if an unprocessed older frame was dropped."""
@@ -50,11 +67,13 @@ class LatestFrameMailbox:
             self._cond.notify()
             return dropped
 
-    def take(self, timeout: Optional[float] = None) -> Optional[Frame]:
-        """The newest frame, or None on timeout / after ``close``."""
+    def take(self, timeout: Optional[float] = None):
+        """The oldest queued command, else the newest frame; None on timeout / after ``close``."""
         with self._cond:
-            if self._item is None and not self._closed:
+            if self._item is None and not self._commands and not self._closed:
                 self._cond.wait(timeout)
+            if self._commands:
+                return self._commands.popleft()
             item, self._item = self._item, None
             return item
 

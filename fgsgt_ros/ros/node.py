@@ -34,10 +34,18 @@ configure; a value that is refused says why.
 
 Threads: the image callback only decodes the message, files it in a ring buffer (for stamped
 init) and drops it in a single-slot mailbox; a worker thread takes the newest frame and runs the
-tracker outside the executor, so services and timers (one SingleThreadedExecutor) are answered while
-a frame is being processed. Frames overwritten in the mailbox are dropped and counted, never queued.
-A MultiThreadedExecutor is deliberately not used: its Python spin loop kept a core busy and took
-the GIL from the worker (measured in make demo: 4-6 instead of 15 processed frames/s on 2 cores).
+tracker outside the executor. Everything that touches the tracker runs on that worker, in order:
+frames, and the work of ``init_target`` / ``init_box`` / clicks, queued ahead of frames
+(``LatestFrameMailbox.put_command``), so an init waits for at most the frame in progress. The
+``init_target`` service is a coroutine: it hands its request to the worker and yields, so the
+executor (one SingleThreadedExecutor) keeps taking frames, timers and other calls meanwhile, and
+answers when the worker is done. ``reset`` is answered at once: the worker forgets the target
+before its next frame, and a frame being tracked while the reset came is published without a
+box. Frames overwritten in the mailbox are dropped and counted, never queued. A
+MultiThreadedExecutor is deliberately not used: its Python spin loop kept a core busy and took the
+GIL from the worker (measured in make demo: 4-6 instead of 15 processed frames/s on 2 cores).
+Each status says how old its frame was when it went out (``frame_age_ms``, node clock) and flags
+a ``backlog`` above ``backlog_warn_s``; /diagnostics then reports WARN.
 """
 
 from __future__ import annotations
@@ -52,6 +60,7 @@ import textwrap
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
@@ -64,6 +73,7 @@ from geometry_msgs.msg import Point
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 SetParametersResult)
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.task import Future
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -112,6 +122,21 @@ def temperature_fields(reading) -> dict:
 
 class ConfigError(ValueError):
     """A parameter value the node cannot start with."""
+
+
+@dataclass
+class _Command:
+    """Work for the tracker worker from a service or topic: ``kind`` "init" (``args`` as
+    ``TrackerNode._initialise`` takes them) or "reset"; ``done`` (an rclpy Future) gets the
+    result of an init whose caller waits for it."""
+
+    kind: str
+    args: tuple = ()
+    done: Optional[Future] = None
+    #: a refusal nobody waits for (init_box, a click) is logged as "<refusal>: <reason>",
+    #: throttled by ``source``
+    source: str = ""
+    refusal: str = ""
 
 
 def stamp_to_ns(stamp) -> int:
@@ -193,6 +218,10 @@ class _Stats:
         self.t_tracker: deque = deque(maxlen=self.WINDOW)  # update(): crop + network + decode
         self.t_publish: deque = deque(maxlen=self.WINDOW)
         self.t_total: deque = deque(maxlen=self.WINDOW)
+        # node clock: receipt of a frame to publication of its status
+        self.frame_age_ms: deque = deque(maxlen=self.WINDOW)
+        self.last_box_received_ns = 0  # receipt (monotonic ns) of the last processed frame
+        self.backlog_frames = 0
 
     def rate_hz(self, now: float, window_s: float = 3.0) -> float:
         while self.done_times and now - self.done_times[0] > window_s:
@@ -247,6 +276,9 @@ class TrackerNode(LifecycleNode):
         self._diag_timer = None
         self._stop = threading.Event()
         self._worker: Optional[threading.Thread] = None
+        # resets asked for so far: a frame being tracked when one came is published without a box
+        self._resets = 0
+        self._wake = None  # guard condition: wakes the executor when the worker ends a command
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -316,9 +348,10 @@ class TrackerNode(LifecycleNode):
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         # Every callback is guarded: nothing a message or request holds can raise out of it
         # (an exception there would stop the executor and the node).
+        self._wake = self.create_guard_condition(lambda: None)
         self._srvs = [
             self.create_service(InitTarget, "init_target",
-                                self._guard("init_target", self._srv_init),
+                                self._guard_async("init_target", self._srv_init),
                                 qos_profile=SERVICE_QOS),
             self.create_service(Trigger, "reset", self._guard("reset", self._srv_reset),
                                 qos_profile=SERVICE_QOS)]
@@ -393,6 +426,9 @@ class TrackerNode(LifecycleNode):
         if self._worker is not None and self._worker is not threading.current_thread():
             self._worker.join(timeout=10.0)
         self._worker = None
+        for command in self.mailbox.drain_commands():  # callers waiting get an answer
+            self._finish(command, (False, "node deactivated before the request was handled",
+                                   None, None))
         for sub in self._in_subs + ([self._click_sub] if self._click_sub is not None else []):
             self.destroy_subscription(sub)
         self._in_subs, self._click_sub, self._click_topic_name = [], None, ""
@@ -416,6 +452,9 @@ class TrackerNode(LifecycleNode):
             self.pub_diag = None
         for srv in self._srvs:
             self.destroy_service(srv)
+        if self._wake is not None:
+            self.destroy_guard_condition(self._wake)
+            self._wake = None
         for timer in self._out_timers + ([self._diag_timer] if self._diag_timer else []):
             self.destroy_timer(timer)
         self._out_pubs, self._srvs, self._out_timers, self._diag_timer = [], [], [], None
@@ -626,6 +665,22 @@ class TrackerNode(LifecycleNode):
                 return None
         return guarded
 
+    def _guard_async(self, kind: str, callback):
+        """``_guard`` for a coroutine service callback (rclpy awaits it as a task)."""
+
+        @functools.wraps(callback)
+        async def guarded(request, response):
+            try:
+                return await callback(request, response)
+            except Exception as exc:
+                with self.stats.lock:
+                    self.stats.callback_errors += 1
+                reason = f"{type(exc).__name__}: {safe_text(exc, 200)}"
+                self._warn_throttled("callback:" + kind, f"{kind} failed: {reason}")
+                response.success, response.message = False, f"{kind} failed: {reason}"
+                return response
+        return guarded
+
     # --- input -----------------------------------------------------------------------------
     def _on_image(self, msg: Image, info) -> None:  # no default: rclpy then passes MessageInfo
         self._accept(msg, image_to_array, info)
@@ -649,6 +704,7 @@ class TrackerNode(LifecycleNode):
 
     def _accept(self, msg, decode, info=None) -> None:
         t0 = time.perf_counter()
+        received_ns = time.monotonic_ns()
         if info is not None:
             self._count_transport_loss(info)
         with self.stats.lock:
@@ -662,7 +718,7 @@ class TrackerNode(LifecycleNode):
             self._bad_frame(msg, "malformed", f"{type(exc).__name__}: {exc}")
             return
         frame = Frame(stamp_ns=stamp_to_ns(msg.header.stamp), header=msg.header, image=image,
-                      received_ns=time.monotonic_ns(), convert_s=time.perf_counter() - t0)
+                      received_ns=received_ns, convert_s=time.perf_counter() - t0)
         with self.stats.lock:
             self.stats.last_frame_mono = time.monotonic()
         self.ring.add(frame)
@@ -710,25 +766,60 @@ class TrackerNode(LifecycleNode):
             header=header, state=_STATE_CODES.get(state, 0), state_name=state,
             score=float(self._last_score), processing_rate_hz=0.0, latency_ms=float(age * 1e3),
             frames_processed=processed, frames_dropped=dropped, message=text,
-            **temperature_fields(None)))
+            frame_age_ms=float(age * 1e3), backlog=False, **temperature_fields(None)))
 
     # --- worker ----------------------------------------------------------------------------
     def _work(self, mailbox: LatestFrameMailbox, stop: threading.Event) -> None:
         while not stop.is_set():
-            frame = mailbox.take(timeout=0.2)
-            if frame is None or stop.is_set():
+            item = mailbox.take(timeout=0.2)
+            if item is None:
+                continue
+            if isinstance(item, _Command):
+                self._run_command(item)
+                continue
+            if stop.is_set():
                 continue
             try:
-                self._process(frame)
+                self._process(item)
             except Exception as exc:  # a frame must never kill the worker
                 with self.stats.lock:
                     self.stats.errors += 1
-                self._warn_throttled("process", f"frame {frame.stamp_ns / 1e9:.3f} failed: "
+                self._warn_throttled("process", f"frame {item.stamp_ns / 1e9:.3f} failed: "
                                      f"{type(exc).__name__}: {safe_text(exc, 200)}")
 
-    def _status_message(self, state: str) -> str:
-        """What status.message says: the state in words (never "tracking" while LOST), and a
-        warning of the last few seconds."""
+    def _run_command(self, command: _Command) -> None:
+        """An init or a reset, on the worker (between frames); never raises."""
+        try:
+            if command.kind == "reset":
+                if self.session is not None:
+                    self.session.reset()
+                self._message = ""
+                return
+            result = self._initialise(*command.args)
+        except Exception as exc:  # like a frame: counted, reported, the worker lives on
+            with self.stats.lock:
+                self.stats.errors += 1
+            result = (False, f"initialisation failed: {type(exc).__name__}: "
+                      f"{safe_text(exc, 200)}", None, None)
+        if not result[0] and command.source:
+            self._warn_throttled(command.source, f"{command.refusal}: {result[1]}")
+        self._finish(command, result)
+
+    def _finish(self, command: _Command, result) -> None:
+        """Hand an init's result to its waiting service call and wake the executor for it."""
+        if command.done is None or command.done.done():
+            return
+        command.done.set_result(result)
+        wake = self._wake
+        if wake is not None:
+            try:
+                wake.trigger()
+            except Exception:  # destroyed meanwhile (node going down): nothing waits any more
+                pass
+
+    def _status_message(self, state: str, backlog: bool = False, age_ms: float = 0.0) -> str:
+        """What status.message says: the state in words (never "tracking" while LOST), a
+        backlog, and a warning of the last few seconds."""
         n = self.session.init_count if self.session is not None else 0
         if state == "TRACKING":
             text = f"tracking target {n}"
@@ -736,6 +827,9 @@ class TrackerNode(LifecycleNode):
             text = f"target {n} lost: searching around where it was last seen"
         else:
             text = "idle: no target (init_target, init_box or a click starts one)"
+        if backlog:
+            text += (f"; backlog: this frame was {age_ms:.0f} ms old when its result went out "
+                     f"(over backlog_warn_s {self.cfg.backlog_warn_s:g} s)")
         if self._message and time.monotonic() - self._message_mono < _WARNING_SHOWN_S:
             text += f"; {self._message}"
         return text
@@ -744,6 +838,7 @@ class TrackerNode(LifecycleNode):
         session = self.session
         if session is None:
             return
+        resets = self._resets
         # Images are built only when switched on AND someone listens (rviz closed = no cost).
         want_debug = self.cfg.publish_debug_image and self.pub_debug.get_subscription_count() > 0
         want_sal = self.cfg.publish_saliency and self.pub_sal.get_subscription_count() > 0
@@ -754,13 +849,17 @@ class TrackerNode(LifecycleNode):
         t2 = time.perf_counter()
         header = frame.header
         state, score, box = result.state, result.score, result.box
+        if resets != self._resets:  # reset while this frame was tracked: its box is void
+            state, score, box = "IDLE", 0.0, None
+            result.published, result.temperature = None, None
 
         det = Detection2DArray(header=header)
         if result.published is not None:  # the one output rule (TrackingSession): TRACKING
             # only, and the part of the box inside the image
             det.detections.append(self._detection(header, result.published, score))
         self.pub_det.publish(det)
-        if want_sal and result.track is not None and result.saliency is not None:
+        if want_sal and box is not None and result.track is not None and \
+                result.saliency is not None:
             self.pub_sal.publish(self._saliency_msg(result.saliency, header))
         if want_debug and result.image is not None:
             self.pub_debug.publish(array_to_image(
@@ -769,6 +868,8 @@ class TrackerNode(LifecycleNode):
 
         now = time.time()
         latency_ms = (now - frame.stamp_ns / 1e9) * 1e3
+        age_ms = (time.monotonic_ns() - frame.received_ns) / 1e6 if frame.received_ns else 0.0
+        backlog = age_ms > self.cfg.backlog_warn_s * 1e3
         with self.stats.lock:
             s = self.stats
             s.processed += 1
@@ -779,6 +880,10 @@ class TrackerNode(LifecycleNode):
             s.t_tracker.append(result.times.track_s)
             s.t_publish.append(t3 - t2)
             s.t_total.append(frame.convert_s + result.times.total_s + (t3 - t2))
+            s.frame_age_ms.append(age_ms)
+            s.last_box_received_ns = frame.received_ns
+            if backlog:
+                s.backlog_frames += 1
             rate = s.rate_hz(time.monotonic())
             processed, dropped = s.processed, self.mailbox.dropped + s.lost_in_transport
         self._last_header = header
@@ -788,7 +893,9 @@ class TrackerNode(LifecycleNode):
             header=header, state=_STATE_CODES.get(state, 0), state_name=state, score=score,
             processing_rate_hz=float(rate), latency_ms=float(latency_ms),
             frames_processed=processed, frames_dropped=dropped,
-            message=self._status_message(state), **temperature_fields(result.temperature))
+            message=self._status_message(state, backlog, age_ms),
+            frame_age_ms=float(age_ms), backlog=bool(backlog),
+            **temperature_fields(result.temperature))
         self.pub_status.publish(status)
 
     def _detection(self, header, box, score) -> Detection2D:
@@ -870,11 +977,23 @@ class TrackerNode(LifecycleNode):
         self.get_logger().info(msg)
         return True, msg, frame, xywh
 
-    def _srv_init(self, request: InitTarget.Request, response: InitTarget.Response):
+    def _submit(self, args: tuple, done: Optional[Future] = None, source: str = "",
+                refusal: str = "") -> bool:
+        """Queue an init for the worker; False when there is no worker (node not active)."""
+        if self._worker is None or self._lifecycle != "active":
+            return False
+        self.mailbox.put_command(_Command("init", args, done, source, refusal))
+        return True
+
+    async def _srv_init(self, request: InitTarget.Request, response: InitTarget.Response):
         b = request.box
-        ok, msg, frame, xywh = self._initialise(
-            b.center.position.x, b.center.position.y, b.size_x, b.size_y,
-            stamp_to_ns(request.stamp))
+        args = (b.center.position.x, b.center.position.y, b.size_x, b.size_y,
+                stamp_to_ns(request.stamp))
+        done = Future()
+        if self._submit(args, done):
+            ok, msg, frame, xywh = await done  # the executor serves others meanwhile
+        else:
+            ok, msg, frame, xywh = self._initialise(*args)  # not active: says so at once
         response.success, response.message = ok, msg
         if frame is not None:
             response.frame_stamp = frame.header.stamp
@@ -888,23 +1007,29 @@ class TrackerNode(LifecycleNode):
 
     def _on_init_box(self, msg: Detection2D) -> None:
         b = msg.bbox
-        ok, text, _, _ = self._initialise(b.center.position.x, b.center.position.y, b.size_x,
-                                          b.size_y, stamp_to_ns(msg.header.stamp))
-        if not ok:
-            self._warn_throttled("init_box", f"init_box ignored: {text}")
+        args = (b.center.position.x, b.center.position.y, b.size_x, b.size_y,
+                stamp_to_ns(msg.header.stamp))
+        if not self._submit(args, source="init_box", refusal="init_box ignored"):
+            self._warn_throttled("init_box", f"init_box ignored: {self._initialise(*args)[1]}")
 
     def _on_click(self, msg: Point) -> None:
         """A click (rqt_image_view): track the blob under it, on the latest frame."""
-        ok, text, _, _ = self._initialise(msg.x, msg.y, 0.0, 0.0, 0)
-        if not ok:
-            self._warn_throttled("click", f"click at ({safe_text(msg.x)}, {safe_text(msg.y)}) "
-                                 f"ignored: {text}")
+        args = (msg.x, msg.y, 0.0, 0.0, 0)
+        refusal = f"click at ({safe_text(msg.x)}, {safe_text(msg.y)}) ignored"
+        if not self._submit(args, source="click", refusal=refusal):
+            self._warn_throttled("click", f"{refusal}: {self._initialise(*args)[1]}")
 
     def _srv_reset(self, request, response):
+        """Answered at once: the worker forgets the target before its next frame, and a frame
+        it is tracking now goes out without a box."""
         if self.session is None:
             response.success, response.message = False, f"node is {self._lifecycle}: no tracker"
             return response
-        self.session.reset()
+        self._resets += 1
+        if self._worker is not None and self._lifecycle == "active":
+            self.mailbox.put_command(_Command("reset"))
+        else:
+            self.session.reset()
         response.success, response.message = True, "tracker reset: IDLE until the next init"
         self._message = ""
         self.get_logger().info(response.message)
@@ -933,6 +1058,8 @@ class TrackerNode(LifecycleNode):
                 return 1e3 * float(np.mean(d)) if d else 0.0
 
             lat = np.asarray(s.latency_ms) if s.latency_ms else np.zeros(1)
+            ages = np.asarray(s.frame_age_ms) if s.frame_age_ms else np.zeros(1)
+            last_age = s.frame_age_ms[-1] if s.frame_age_ms else 0.0
             conv, pre, trk, pub, tot = (
                 mean_ms(s.t_convert), mean_ms(s.t_pre), mean_ms(s.t_tracker),
                 mean_ms(s.t_publish), mean_ms(s.t_total))
@@ -960,6 +1087,13 @@ class TrackerNode(LifecycleNode):
                 "time_publish_ms": f"{pub:.2f}", "time_total_ms": f"{tot:.2f}",
                 # node = conversion + AGC + publishing (tracker = crop + network + decode)
                 "node_overhead_share": f"{(tot - trk) / tot:.3f}" if tot > 0 else "0",
+                # receipt of a frame to publication of its result (node clock): queueing
+                # behind frame work shows here, whatever the camera's clock says
+                "frame_age_p50_ms": f"{np.percentile(ages, 50):.1f}",
+                "frame_age_p99_ms": f"{np.percentile(ages, 99):.1f}",
+                "box_age_ms": ("none yet" if not s.last_box_received_ns else
+                               f"{(time.monotonic_ns() - s.last_box_received_ns) / 1e6:.1f}"),
+                "backlog_frames": s.backlog_frames,
                 "radiometry": session.thermal_cfg.radiometry,
                 "target_temperature": self._temperature_text(),
                 "buffered_frames": len(self.ring),
@@ -980,6 +1114,10 @@ class TrackerNode(LifecycleNode):
             level = DiagnosticStatus.STALE
             message = (f"{state}; input stale: no valid frame for {age:.1f} s" if age is not None
                        else f"{state}; no input frame received yet")
+        elif last_age > self.cfg.backlog_warn_s * 1e3:
+            level = DiagnosticStatus.WARN
+            message = (f"{state}; backlog: the last box came from a frame {last_age:.0f} ms old "
+                       f"(backlog_warn_s {self.cfg.backlog_warn_s:g} s)")
         elif bad and values["last_warning"]:
             level, message = DiagnosticStatus.WARN, f"{state}; {bad} bad frames/errors so far"
         elif state == "LOST":

@@ -97,6 +97,10 @@ class NodeConfig:
         "blob under the click (click.*). Empty = the resolved input image topic + '_mouse_left' "
         "(click on the camera view); e.g. 'debug_image_mouse_left' to click on the debug image; "
         "'none' = no clicks.", applies="now")
+    backlog_warn_s: float = _f(
+        0.5, "A status whose frame was older than this (seconds from the node receiving it to "
+        "publishing its result) says backlog, and /diagnostics is WARN while the last one was.",
+        range=(0.001, 3600.0), applies="now")
     frame_buffer_size: int = _f(60, "Frames kept for stamped init_target (about 2 s at 30 Hz).",
                                 range=(1, 1000, 1), applies="activate")
     class_id: str = _f("target", "class_id written into each published detection.",

@@ -72,6 +72,7 @@ from fgsgt_ros.srv import InitTarget
 from geometry_msgs.msg import Point
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 SetParametersResult)
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.task import Future
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
@@ -348,11 +349,15 @@ class TrackerNode(LifecycleNode):
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         # Every callback is guarded: nothing a message or request holds can raise out of it
         # (an exception there would stop the executor and the node).
-        self._wake = self.create_guard_condition(lambda: None)
+        # An awaiting coroutine keeps its callback group busy: init_target and the wake-up have
+        # groups of their own, so frames, timers and reset go on while an init is on the worker.
+        self._wake = self.create_guard_condition(lambda: None,
+                                                 callback_group=ReentrantCallbackGroup())
         self._srvs = [
             self.create_service(InitTarget, "init_target",
                                 self._guard_async("init_target", self._srv_init),
-                                qos_profile=SERVICE_QOS),
+                                qos_profile=SERVICE_QOS,
+                                callback_group=MutuallyExclusiveCallbackGroup()),
             self.create_service(Trigger, "reset", self._guard("reset", self._srv_reset),
                                 qos_profile=SERVICE_QOS)]
         self._diag_timer = self.create_timer(self.cfg.diagnostics_period_s,

@@ -177,6 +177,11 @@ def full_tracker_status():
     m.frames_processed = 2**40 + 7  # needs all 64 bits
     m.frames_dropped = 3
     m.message = "target lost for 5 frames; searching 3x wider (ünïcödé ok)"
+    m.frame_age_ms = 612.5
+    m.backlog = True
+    m.temperature_valid = True  # values exactly representable in float32
+    m.target_max_k, m.target_median_k, m.background_k = 310.25, 305.5, 288.75
+    m.target_max_c, m.target_median_c, m.background_c = 37.125, 32.375, 15.625
     return m
 
 

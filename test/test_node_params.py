@@ -46,8 +46,9 @@ def test_parameter_table_in_the_docs_is_the_generated_one():
     table = P.markdown_table()
     for spec in P.all_specs():
         assert f"`{spec.name}`" in table
-    assert table in (REPO / "README.md").read_text(), (
-        "README.md parameter table is out of date: python -m fgsgt_ros.ros.params --markdown")
+    assert table in (REPO / "docs" / "PARAMETERS.md").read_text(), (
+        "docs/PARAMETERS.md parameter table is out of date: python -m fgsgt_ros.ros.params "
+        "--markdown")
 
 
 def test_choice_and_range_checks_name_the_parameter():

@@ -107,25 +107,23 @@ def _render_sprite(obj: _Object, i: int) -> Tuple[int, int, np.ndarray, np.ndarr
     return x0, y0, a, t * obj.contrast
 
 
-def _generate_classic(cfg: SynthConfig, n_frames: int, seed: int, index: int) -> SyntheticSequence:
-    """A classic scene (see the package docstring); ``generate_sequence`` checks the arguments."""
-    import cv2
-
-    rng = np.random.default_rng([int(seed), int(index), 0x7151])
-    n = int(n_frames)
-    W, H = cfg.frame_sizes[int(rng.choice(len(cfg.frame_sizes), p=np.asarray(cfg.frame_size_probs)
-                                          / np.sum(cfg.frame_size_probs)))]
-    level = rng.uniform(*cfg.base_level)
-
-    # camera pan: smooth path of the frame's top-left inside a larger canvas
+def _classic_camera(rng: np.random.Generator, cfg: SynthConfig, n: int, W: int, H: int,
+                    level: float) -> Tuple[np.ndarray, np.ndarray]:
+    """Camera pan: the clutter canvas (larger than the frame) and the smooth path (n, 2) of the
+    frame's top-left inside it."""
     amp = rng.uniform(*cfg.camera_motion)
     mx, my = int(math.ceil(amp * W)) + 2, int(math.ceil(amp * H)) + 2
     bg = _background(rng, cfg, H + 2 * my, W + 2 * mx, level)
     k_cam = max(2, n // 30 + 2)
     cam = _smooth_path(rng, n, np.stack([rng.uniform(0, 2 * mx, k_cam), rng.uniform(0, 2 * my, k_cam)], 1),
                        sigma=4.0)
+    return bg, cam
 
-    # target: size path (geometric mean side s, aspect r) and position path
+
+def _classic_target_path(rng: np.random.Generator, cfg: SynthConfig, n: int, W: int, H: int
+                         ) -> Tuple[float, np.ndarray, np.ndarray, bool]:
+    """Target size path (geometric mean side s0 at frame 1, aspect) and position path:
+    (s0, size (n, 2) w/h, pos (n, 2) centre, leave)."""
     side_cap = min(cfg.max_side, 0.4 * min(W, H))
     s0 = math.exp(rng.uniform(math.log(cfg.target_size[0]), math.log(min(cfg.target_size[1], side_cap))))
     aspect = math.exp(rng.uniform(math.log(cfg.target_aspect[0]), math.log(cfg.target_aspect[1])))
@@ -146,14 +144,15 @@ def _generate_classic(cfg: SynthConfig, n_frames: int, seed: int, index: int) ->
         way[j] = [(-out, way[j, 1]), (W + out, way[j, 1]), (way[j, 0], -out), (way[j, 0], H + out)][side_]
     pos = _smooth_path(rng, n, way, sigma=2.0)
     pos[0] = way[0]
+    return s0, size, pos, leave
 
-    shape = SHAPES[int(rng.integers(len(SHAPES)))]
-    t_alpha = _shape_alpha(rng, shape)
-    target = _Object(t_alpha, _object_texture(rng, t_alpha, rng.random() < 0.6),
-                     rng.uniform(*cfg.target_contrast), pos, size)
 
-    # distractors (similar warm objects); crossing ones pass through the target's position
-    distractors: List[Tuple[_Object, bool]] = []  # (object, drawn in front of the target)
+def _classic_distractors(rng: np.random.Generator, cfg: SynthConfig, n: int, W: int, H: int, shape: str,
+                         target: _Object, s0: float) -> List[Tuple[_Object, bool]]:
+    """Similar warm objects, (object, drawn in front of the target); the first may cross the
+    target's position."""
+    pos, size = target.pos, target.size
+    distractors: List[Tuple[_Object, bool]] = []
     n_dis = int(rng.integers(cfg.distractors[0], cfg.distractors[1] + 1))
     for d in range(n_dis):
         same = rng.random() < 0.7
@@ -178,8 +177,13 @@ def _generate_classic(cfg: SynthConfig, n_frames: int, seed: int, index: int) ->
         contrast = target.contrast * rng.uniform(0.7, 1.3)
         distractors.append((_Object(d_alpha, _object_texture(rng, d_alpha, rng.random() < 0.6), contrast,
                                     d_pos, d_size), bool(rng.random() < 0.5)))
+    return distractors
 
-    # cold occluders: posts fixed in the world (move with the camera) or passing cold objects
+
+def _classic_occluders(rng: np.random.Generator, cfg: SynthConfig, n: int, W: int, H: int, target: _Object,
+                       cam: np.ndarray) -> List[_Object]:
+    """Cold occluders: a post fixed in the world (moves with the camera) or a passing cold object."""
+    pos, size = target.pos, target.size
     occluders: List[_Object] = []
     if rng.random() < cfg.p_occlusion and n >= 6:
         to = int(rng.integers(max(2, n // 4), max(3, n - 1)))
@@ -202,8 +206,14 @@ def _generate_classic(cfg: SynthConfig, n_frames: int, seed: int, index: int) ->
             o_pos = o_pos + np.array([(size[0, 0] + o_size[0, 0]) * 1.5 + 2, 0.0])
         occluders.append(_Object(o_alpha, 1.0 + 0.1 * _smooth_noise(rng, *o_alpha.shape, 2.0), cold, o_pos,
                                  o_size))
+    return occluders
 
-    sensor = _Sensor(rng, cfg, H, W, n)
+
+def _render_classic(cfg: SynthConfig, bg: np.ndarray, cam: np.ndarray, target: _Object,
+                    distractors: List[Tuple[_Object, bool]], occluders: List[_Object], sensor: _Sensor,
+                    n: int, W: int, H: int) -> Tuple[List[np.ndarray], np.ndarray, int]:
+    """Frames (uint16 counts), visible-pixel boxes (NaN = absent) and the target's frame-1 area."""
+    import cv2
 
     frames: List[np.ndarray] = []
     boxes = np.full((n, 4), np.nan)
@@ -234,7 +244,27 @@ def _generate_classic(cfg: SynthConfig, n_frames: int, seed: int, index: int) ->
             boxes[i] = box
         frame = sensor.apply(frame, i)
         frames.append(np.clip(np.round(frame), 0, MAX_COUNT).astype(np.uint16))
+    return frames, boxes, full_area
 
-    info = {"shape": shape, "size": (W, H), "distractors": n_dis, "occluders": len(occluders),
+
+def _generate_classic(cfg: SynthConfig, n_frames: int, seed: int, index: int) -> SyntheticSequence:
+    """A classic scene (see the package docstring); ``generate_sequence`` checks the arguments.
+    The parts are drawn in this order from one generator (the output depends on it)."""
+    rng = np.random.default_rng([int(seed), int(index), 0x7151])
+    n = int(n_frames)
+    W, H = cfg.frame_sizes[int(rng.choice(len(cfg.frame_sizes), p=np.asarray(cfg.frame_size_probs)
+                                          / np.sum(cfg.frame_size_probs)))]
+    level = rng.uniform(*cfg.base_level)
+    bg, cam = _classic_camera(rng, cfg, n, W, H, level)
+    s0, size, pos, leave = _classic_target_path(rng, cfg, n, W, H)
+    shape = SHAPES[int(rng.integers(len(SHAPES)))]
+    t_alpha = _shape_alpha(rng, shape)
+    target = _Object(t_alpha, _object_texture(rng, t_alpha, rng.random() < 0.6),
+                     rng.uniform(*cfg.target_contrast), pos, size)
+    distractors = _classic_distractors(rng, cfg, n, W, H, shape, target, s0)
+    occluders = _classic_occluders(rng, cfg, n, W, H, target, cam)
+    sensor = _Sensor(rng, cfg, H, W, n)
+    frames, boxes, full_area = _render_classic(cfg, bg, cam, target, distractors, occluders, sensor, n, W, H)
+    info = {"shape": shape, "size": (W, H), "distractors": len(distractors), "occluders": len(occluders),
             "leave": leave, "ffc_frames": sorted(sensor.ffc_frames), "init_area": full_area}
     return SyntheticSequence(frames, boxes, info)

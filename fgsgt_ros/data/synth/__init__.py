@@ -22,9 +22,11 @@ Deterministic: sequence ``i`` of a call with seed ``s`` depends only on ``(s, i)
 
 Layout: ``config`` (``SynthConfig``, presets, constants), ``textures`` / ``compose`` / ``sensor``
 (shared by both generators), ``classic`` (the classic generator), ``rich/`` (the rich generator:
-``parts`` and ``figure`` targets, ``motion``, ``backdrop``, ``actors``, ``camera``, ``display`` and
-``overlay`` (8-bit video, OSD text), ``scene`` (composition and rendering)), ``generate``
-(``generate_sequence``), ``dataset`` (``generate_dataset``).
+``setup`` (scene state, first draws), ``parts`` and ``figure`` (articulated figures), ``target``,
+``motion``, ``camera`` (size path, zoom, pan/tilt, placement), ``backdrop``, ``actors``
+(look-alikes, other objects, posts), ``display`` and ``overlay`` (8-bit video, OSD text), ``scene``
+(composition and rendering)), ``generate`` (``generate_sequence``), ``dataset``
+(``generate_dataset``).
 """
 
 from fgsgt_ros.data.synth.compose import SyntheticSequence

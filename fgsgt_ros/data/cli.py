@@ -19,7 +19,7 @@ def register(subparsers) -> None:
     p.add_argument("--frames", type=int, required=True, help="frames per sequence (>= 2)")
     p.add_argument("--seed", type=int, required=True, help="random seed")
     p.add_argument("--preset", default="mixed", choices=sorted(PRESETS),
-                   help="scene family (see fgsgt_ros/data/synth.py and docs/MODEL_CARD.md): %(choices)s "
+                   help="scene family (see fgsgt_ros/data/synth/config.py and docs/MODEL_CARD.md): %(choices)s "
                         "(default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

@@ -10,8 +10,8 @@ from typing import List, Tuple
 
 import numpy as np
 
-from fgsgt_ros.data.synth.compose import SyntheticSequence, _blend, _paste, _visible_box
-from fgsgt_ros.data.synth.config import MAX_COUNT, SHAPES, SynthConfig
+from fgsgt_ros.data.synth.compose import SyntheticSequence, _blend, _finish_frame, _paste, _to_counts
+from fgsgt_ros.data.synth.config import SHAPES, SynthConfig
 from fgsgt_ros.data.synth.sensor import _Sensor
 from fgsgt_ros.data.synth.textures import _background, _smooth_noise, _smooth_path
 
@@ -239,11 +239,8 @@ def _render_classic(cfg: SynthConfig, bg: np.ndarray, cam: np.ndarray, target: _
             _blend(frame, vis, fy, fx, a[py, px], local_level + val[py, px], kind == "t")
         if i == 0:
             full_area = t_area
-        box = _visible_box(vis, cfg.min_visible_fraction * max(1, t_area))
-        if box is not None:
-            boxes[i] = box
-        frame = sensor.apply(frame, i)
-        frames.append(np.clip(np.round(frame), 0, MAX_COUNT).astype(np.uint16))
+        frame = _finish_frame(frame, vis, t_area, cfg.min_visible_fraction, sensor, boxes, i)
+        frames.append(_to_counts(frame))
     return frames, boxes, full_area
 
 

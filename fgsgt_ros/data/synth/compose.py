@@ -8,6 +8,8 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
+from fgsgt_ros.data.synth.config import MAX_COUNT
+
 
 @dataclass
 class SyntheticSequence:
@@ -45,3 +47,18 @@ def _paste(canvas: np.ndarray, x0: int, y0: int, patch: np.ndarray) -> Optional[
     if fx1 <= fx0 or fy1 <= fy0:
         return None
     return slice(fy0, fy1), slice(fx0, fx1), slice(fy0 - y0, fy1 - y0), slice(fx0 - x0, fx1 - x0)
+
+
+def _finish_frame(frame: np.ndarray, vis: np.ndarray, t_area: int, min_visible_fraction: float,
+                  sensor, boxes: np.ndarray, i: int) -> np.ndarray:
+    """End of one frame in both generators: frame ``i``'s visible target box into ``boxes`` (left
+    NaN when too little of the target shows), then the sensor model on the radiance."""
+    box = _visible_box(vis, min_visible_fraction * max(1, t_area))
+    if box is not None:
+        boxes[i] = box
+    return sensor.apply(frame, i)
+
+
+def _to_counts(frame: np.ndarray) -> np.ndarray:
+    """Radiance -> the 16-bit counts a frame is stored as."""
+    return np.clip(np.round(frame), 0, MAX_COUNT).astype(np.uint16)

@@ -7,8 +7,8 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from fgsgt_ros.data.synth.compose import SyntheticSequence, _blend, _paste, _visible_box
-from fgsgt_ros.data.synth.config import MAX_COUNT, SynthConfig
+from fgsgt_ros.data.synth.compose import SyntheticSequence, _blend, _finish_frame, _paste, _to_counts
+from fgsgt_ros.data.synth.config import SynthConfig
 from fgsgt_ros.data.synth.rich.actors import (_Actor, _clear_first_frame, _lookalikes, _other_objects, _posts,
                                               _target_actor)
 from fgsgt_ros.data.synth.rich.backdrop import _world_canvas
@@ -56,14 +56,8 @@ def _render_rich(s: _Scene, layers: List[Tuple[str, _Actor]], sensor: _Sensor, c
             _blend(frame, vis, fy_, fx_, a[py, px], actor.value(e)[py, px], kind == "t")
         if i == 0:
             full_area = t_area
-        box = _visible_box(vis, cfg.min_visible_fraction * max(1, t_area))
-        if box is not None:
-            boxes[i] = box
-        frame = sensor.apply(frame, i)
-        if camera is not None:
-            frames.append(camera.apply(frame, i))
-        else:
-            frames.append(np.clip(np.round(frame), 0, MAX_COUNT).astype(np.uint16))
+        frame = _finish_frame(frame, vis, t_area, cfg.min_visible_fraction, sensor, boxes, i)
+        frames.append(camera.apply(frame, i) if camera is not None else _to_counts(frame))
     return frames, boxes, full_area
 
 

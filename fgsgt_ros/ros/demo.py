@@ -160,7 +160,7 @@ def compare_peers(source: Path, n: int, peers=COMPARED_PEERS, radiometry: str = 
     out = {}
     for peer in peers:
         try:
-            session = TrackingSession(peer)
+            session = TrackingSession.from_spec(peer)
         except ModelLoadError:
             continue
         run = track_sequence(session, seq)

@@ -65,7 +65,6 @@ from typing import Optional
 
 import numpy as np
 import rclpy
-from builtin_interfaces.msg import Time as TimeMsg
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from fgsgt_ros.msg import TrackerStatus
 from fgsgt_ros.srv import InitTarget
@@ -92,8 +91,7 @@ from fgsgt_ros.ros.logsafe import LogThrottle, safe_text
 from fgsgt_ros.ros.debug_image import draw_debug
 from fgsgt_ros.tracker.base import InvalidBoxError, check_box_values, validate_box
 from fgsgt_ros.tracker.click import ClickError, box_from_click
-from fgsgt_ros.tracker.session import (OPENCV_PEERS, ModelLoadError, TrackingSession,
-                                       resolve_device)
+from fgsgt_ros.tracker.session import ModelLoadError, TrackingSession
 
 NODE_NAME = "fgsgt_tracker"
 _STATE_CODES = {"IDLE": TrackerStatus.STATE_IDLE, "TRACKING": TrackerStatus.STATE_TRACKING,
@@ -142,10 +140,6 @@ class _Command:
 
 def stamp_to_ns(stamp) -> int:
     return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
-
-
-def ns_to_stamp(ns: int) -> TimeMsg:
-    return TimeMsg(sec=int(ns // 1_000_000_000), nanosec=int(ns % 1_000_000_000))
 
 
 _WHEN = {"activate": "Takes effect at the next activation (set it while the node is inactive).",
@@ -306,21 +300,10 @@ class TrackerNode(LifecycleNode):
     def _load_session(self) -> TrackingSession:
         """The model, as the model parameters say (ModelLoadError: one line why not)."""
         cfg = self.cfg
-        warn = self.get_logger().warning
-        loaded = None
-        spec = (cfg.checkpoint or "").strip()
-        if cfg.runtime != "torch" and spec.lower() not in OPENCV_PEERS:
-            from fgsgt_ros.tracker import DEFAULT_TRACKER, TrackerBuildError, load_model
-
-            try:  # the network on its runtime (fgsgt_ros.model.runtime.with_runtime)
-                loaded = load_model(spec or DEFAULT_TRACKER, device=resolve_device(cfg.device, warn),
-                                    expect_preset=(cfg.model_preset or "").strip() or None,
-                                    runtime=cfg.runtime, num_threads=cfg.num_threads)
-            except TrackerBuildError as exc:
-                raise ModelLoadError(str(exc)) from None
-        return TrackingSession(
-            spec, model_preset=cfg.model_preset, device=cfg.device, precision=cfg.precision,
-            num_threads=cfg.num_threads, loaded=loaded, warn=warn)
+        return TrackingSession.from_spec(
+            cfg.checkpoint or "", runtime=cfg.runtime, num_threads=cfg.num_threads,
+            device=cfg.device, precision=cfg.precision, model_preset=cfg.model_preset,
+            warn=self.get_logger().warning)
 
     def _configure(self) -> None:
         session = self._load_session()
@@ -366,7 +349,7 @@ class TrackerNode(LifecycleNode):
         cal = session.tracker_defaults
         self.get_logger().info(
             f"tracking with {session.model_name or 'model'} on {session.device} "
-            f"({session.precision}); runtime {self.cfg.runtime if session.loaded else 'opencv'}; "
+            f"({session.precision}); runtime {session.runtime}; "
             f"LOST below {tracker_cfg.lost_threshold:g}, recovered at "
             f"{tracker_cfg.recover_threshold:g} (defaults {cal.lost_threshold:g}/"
             f"{cal.recover_threshold:g} from "
@@ -1073,8 +1056,7 @@ class TrackerNode(LifecycleNode):
                 "lifecycle_state": self._lifecycle,
                 "state": session.state, "model": session.model_name,
                 "device": session.device, "precision": session.precision,
-                "runtime": (getattr(session.loaded, "runtime", "torch") if session.loaded
-                            is not None else "opencv"),
+                "runtime": session.runtime,
                 "input_topic": self._input_topic(), "click_topic": self._click_topic_name,
                 "frames_received": s.received, "frames_processed": s.processed,
                 # dropped = replaced in the mailbox by a newer frame (newest-frame policy);

@@ -59,7 +59,8 @@ def main(argv=None) -> int:
     ref_cpu = statistics.median(cpu[ref])
     print(f"| preset | tracker loop | crops/frame | wall ms/frame | CPU ms/frame | CPU vs {ref} |")
     print("|---|---|---|---|---|---|")
-    for n, t in trackers.items():
+    for n, session in sessions.items():
+        t = session.tracker
         crops = getattr(getattr(t, "fc", None), "num_scales", 1)
         c = statistics.median(cpu[n])
         print(f"| {n} ({args.runtime}) | {type(t).__name__} | {crops} | {statistics.median(wall[n]):.1f} "

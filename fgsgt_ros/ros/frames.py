@@ -29,7 +29,7 @@ _WARNING_SHOWN_S = 5.0
 
 
 @dataclass
-class _Command:
+class WorkerCommand:
     """Work for the tracker worker from a service or topic: ``kind`` "init" (``args`` as
     ``TrackerNode._initialise`` takes them) or "reset"; ``done`` (an rclpy Future) gets the
     result of an init whose caller waits for it."""
@@ -106,7 +106,7 @@ class FramesMixin:
             item = mailbox.take(timeout=0.2)
             if item is None:
                 continue
-            if isinstance(item, _Command):
+            if isinstance(item, WorkerCommand):
                 self._run_command(item)
                 continue
             if stop.is_set():
@@ -119,7 +119,7 @@ class FramesMixin:
                 self._warn_throttled("process", f"frame {item.stamp_ns / 1e9:.3f} failed: "
                                      f"{type(exc).__name__}: {safe_text(exc, 200)}")
 
-    def _run_command(self, command: _Command) -> None:
+    def _run_command(self, command: WorkerCommand) -> None:
         """An init or a reset, on the worker (between frames); never raises."""
         try:
             if command.kind == "reset":
@@ -137,7 +137,7 @@ class FramesMixin:
             self._warn_throttled(command.source, f"{command.refusal}: {result[1]}")
         self._finish(command, result)
 
-    def _finish(self, command: _Command, result) -> None:
+    def _finish(self, command: WorkerCommand, result) -> None:
         """Hand an init's result to its waiting service call and wake the executor for it."""
         if command.done is None or command.done.done():
             return

@@ -46,6 +46,12 @@ MultiThreadedExecutor is deliberately not used: its Python spin loop kept a core
 GIL from the worker (measured in make demo: 4-6 instead of 15 processed frames/s on 2 cores).
 Each status says how old its frame was when it went out (``frame_age_ms``, node clock) and flags
 a ``backlog`` above ``backlog_warn_s``; /diagnostics then reports WARN.
+
+Where the parts live: this module holds the lifecycle, topics, services and target
+(re)initialisation (the geometry of a new target is ROS-free, ``fgsgt_ros.tracker.init_geometry``);
+``ros/node_params.py`` the parameters, ``ros/frames.py`` the input callbacks, the worker and what
+a frame publishes, ``ros/diagnostics.py`` the counters, stale input and /diagnostics, and
+``ros/process.py`` the ``fgsgt_tracker`` process (command line, autostart, executor loop).
 """
 
 from __future__ import annotations
@@ -73,7 +79,7 @@ from fgsgt_ros.ros import params as P
 from fgsgt_ros.ros.buffers import FrameRingBuffer, LatestFrameMailbox
 from fgsgt_ros.ros.conversions import quiet_decoder_logs
 from fgsgt_ros.ros.diagnostics import DiagnosticsMixin, NodeStats, hardware_id
-from fgsgt_ros.ros.frames import FramesMixin, _Command, stamp_to_ns
+from fgsgt_ros.ros.frames import FramesMixin, WorkerCommand, stamp_to_ns
 from fgsgt_ros.ros.logsafe import LogThrottle, safe_text
 from fgsgt_ros.ros.node_params import MODEL_GROUPS, ConfigError, ParametersMixin
 from fgsgt_ros.tracker.base import InvalidBoxError
@@ -479,7 +485,7 @@ class TrackerNode(ParametersMixin, FramesMixin, DiagnosticsMixin, LifecycleNode)
         """Queue an init for the worker; False when there is no worker (node not active)."""
         if self._worker is None or self._lifecycle != "active":
             return False
-        self.mailbox.put_command(_Command("init", args, done, source, refusal))
+        self.mailbox.put_command(WorkerCommand("init", args, done, source, refusal))
         return True
 
     async def _srv_init(self, request: InitTarget.Request, response: InitTarget.Response):
@@ -524,7 +530,7 @@ class TrackerNode(ParametersMixin, FramesMixin, DiagnosticsMixin, LifecycleNode)
             return response
         self._resets += 1
         if self._worker is not None and self._lifecycle == "active":
-            self.mailbox.put_command(_Command("reset"))
+            self.mailbox.put_command(WorkerCommand("reset"))
         else:
             self.session.reset()
         response.success, response.message = True, "tracker reset: IDLE until the next init"

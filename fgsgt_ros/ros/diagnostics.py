@@ -35,7 +35,6 @@ def temperature_fields(reading) -> dict:
             "background_c": reading.background_c}
 
 
-
 def hardware_id(device: str) -> str:
     """The hardware /diagnostics names: the compute device and its model (GPU or CPU name)."""
     if device.startswith("cuda"):
@@ -57,7 +56,6 @@ def hardware_id(device: str) -> str:
         pass
     name = name or platform.processor() or platform.machine()
     return f"{device} {name} ({os.cpu_count()} logical cores)".strip()
-
 
 
 class NodeStats:
@@ -96,7 +94,6 @@ class NodeStats:
             return 0.0
         span = self.done_times[-1] - self.done_times[0]
         return (n - 1) / span if span > 0 else 0.0
-
 
 
 def temperature_text(reading, radiometry: Optional[str]) -> str:

@@ -47,7 +47,6 @@ def stamp_to_ns(stamp) -> int:
     return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
 
 
-
 class FramesMixin:
     """``TrackerNode``'s input callbacks, worker and per-frame publishing."""
 

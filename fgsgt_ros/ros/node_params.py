@@ -46,7 +46,6 @@ def _descriptor(spec: P.ParamSpec) -> ParameterDescriptor:
     return d
 
 
-
 class ParametersMixin:
     """``TrackerNode``'s parameter declaration and set-parameters callback."""
 

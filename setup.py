@@ -77,7 +77,7 @@ setup(
     entry_points={
         "console_scripts": [
             "fgsgt = fgsgt_ros.cli:main",
-            "fgsgt_tracker = fgsgt_ros.ros.node:main",
+            "fgsgt_tracker = fgsgt_ros.ros.process:main",
             "fgsgt_player = fgsgt_ros.ros.player:main",
         ],
     },

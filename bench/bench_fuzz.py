@@ -3,7 +3,7 @@ long valid stream of large frames.
 
 Phase ``fuzz`` (per transport, raw ``sensor_msgs/Image`` and ``sensor_msgs/CompressedImage``):
 ``--messages`` messages in all (split over the transports) drawn, seeded, from every kind in
-``fgsgt_ros.ros.fuzzing`` (valid frames of several sizes and encodings, malformed and hostile ones,
+``fgsgt_dev.fuzzing`` (valid frames of several sizes and encodings, malformed and hostile ones,
 AGC-poisoning float frames, size bombs), with ``init_box`` detections and a thread calling
 ``init_target`` (hostile and valid boxes/stamps) and ``reset`` back to back all the while. Every
 ``--check-every`` messages: is the process alive (else: a crash, restarted), does a moving target
@@ -37,6 +37,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+# the checkout first: fgsgt_dev (the node harness, not installed) lives beside fgsgt_ros
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def rss_mb(pid: int) -> float:
@@ -82,7 +85,7 @@ class Target:
         self.start()
 
     def start(self) -> None:
-        from fgsgt_ros.ros.testing import NodeUnderTest
+        from fgsgt_dev.testing import NodeUnderTest
 
         params = dict(self.params)
         if self.transport == "compressed":
@@ -112,7 +115,7 @@ def _encoder(transport: str):
 def tracking_check(n, start: int, transport: str) -> str:
     """'ok', 'stuck' (no box on the moving target) or 'hang' (no answer/status in 20 s)."""
     from fgsgt_ros.ros.client import detection_box
-    from fgsgt_ros.ros.testing import on_target, scene, target_box
+    from fgsgt_dev.testing import on_target, scene, target_box
 
     encode = _encoder(transport)
     try:
@@ -131,8 +134,8 @@ def tracking_check(n, start: int, transport: str) -> str:
 
 def fuzz_transport(transport: str, messages: int, seed: int, domain: int, tmp: Path,
                    check_every: int) -> dict:
-    from fgsgt_ros.ros import fuzzing as F
-    from fgsgt_ros.ros.testing import scene, target_box
+    from fgsgt_dev import fuzzing as F
+    from fgsgt_dev.testing import scene, target_box
 
     target = Target(transport, domain, tmp, {
         "qos_reliability": "reliable", "qos_depth": 50, "diagnostics_period_s": 1.0,
@@ -310,7 +313,7 @@ def stream(subscriber: str, seconds: float, warmup: float, domain: int, tmp: Pat
     """RSS of ``subscriber`` (node | plain) under a full-rate reliable stream of mixed sizes."""
     from fgsgt_ros.ros.client import TrackerClient, make_header, ros_env, start_node
     from fgsgt_ros.ros.conversions import array_to_image
-    from fgsgt_ros.ros.testing import scene
+    from fgsgt_dev.testing import scene
 
     env = ros_env(domain)
     env.update(extra_env)

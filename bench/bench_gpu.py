@@ -145,8 +145,7 @@ def bench_tracker(specs, device: str, frames_n: int, log) -> list:
     """TrackingSession.step per frame (AGC + crop + network + decode) on 640x512 16-bit frames."""
     from bench_node import make_frames
 
-    from fgsgt_ros.tracker import TrackerBuildError, load_model
-    from fgsgt_ros.tracker.session import TrackingSession
+    from fgsgt_ros.tracker.session import ModelLoadError, TrackingSession
 
     frames, boxes = make_frames(640, 512, n=max(frames_n, 10))
     cuda = device.startswith("cuda")
@@ -162,11 +161,12 @@ def bench_tracker(specs, device: str, frames_n: int, log) -> list:
                     rows.append({**key, "skipped": "fp16 applies to the torch runtime (autocast)"})
                     continue
                 try:
-                    loaded = load_model(spec, device=device, runtime=runtime)
-                except TrackerBuildError as exc:
+                    session = TrackingSession.from_spec(spec, device=device, runtime=runtime,
+                                                        precision=precision,
+                                                        device_fallback=False)
+                except ModelLoadError as exc:
                     rows.append({**key, "skipped": str(exc)})
                     continue
-                session = TrackingSession(spec, device=device, precision=precision, loaded=loaded)
                 session.init(frames[0], boxes[0])
                 times = []
                 for i in range(1, len(frames)):

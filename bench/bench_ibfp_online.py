@@ -37,7 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fgsgt_ros.data.sequence import read_plain_dataset  # noqa: E402
 from fgsgt_ros.evaluation.runner import result_paths, run_ope  # noqa: E402
-from fgsgt_ros.tracker import build_tracker, load_model  # noqa: E402
+from fgsgt_ros.tracker import load_model  # noqa: E402
+from fgsgt_ros.tracker.session import TrackingSession  # noqa: E402
 from fgsgt_ros.tracker.ibfp import make_ibfp_tracker  # noqa: E402
 
 HEADING = "## IBFP online branch (issue 12)"
@@ -74,9 +75,9 @@ def cpu_times(tracker, seqs, n_seq: int = 2):
     """Process CPU ms (one thread) of init and of every later update on the first sequences:
     what one uncontended core needs, less sensitive to the machine's load than wall time. Frames
     go through TrackingSession (the node's loop); its AGC is timed apart and left out."""
-    from fgsgt_ros.tracker.session import TrackingSession
+    from fgsgt_ros.evaluation.runner import as_session
 
-    session = TrackingSession(tracker)
+    session = as_session(tracker)
     inits, frames = [], []
     for seq in seqs[:n_seq]:
         for i in range(len(seq)):
@@ -119,7 +120,7 @@ def main(argv=None):
         vcfg = dataclasses.replace(cfg, online=online)
         items.append((name, make_ibfp_tracker(loaded.model, vcfg, loaded.tracker_config,
                                               name=name)))
-    items.append((args.baseline, build_tracker(args.baseline)))
+    items.append((args.baseline, TrackingSession.from_spec(args.baseline)))
     load0 = os.getloadavg()[0]
     summary = run_ope(items, seqs, args.out, progress=True, plots=False,
                       dataset_name=f"generated (hard) {args.data.name}")

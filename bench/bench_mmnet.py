@@ -29,7 +29,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def main(argv=None) -> int:
     from fgsgt_ros.data.synth import generate_sequence, get_preset
-    from fgsgt_ros.tracker import build_tracker
     from fgsgt_ros.tracker.session import TrackingSession
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -44,9 +43,8 @@ def main(argv=None) -> int:
     frames = seq.frames  # raw 16-bit: each session runs its own AGC, as the node does
     box = seq.boxes[0]
     names = args.presets.split(",")
-    trackers = {n: build_tracker(n, allow_untrained=True, runtime=args.runtime, num_threads=1)
-                for n in names}
-    sessions = {n: TrackingSession(t) for n, t in trackers.items()}
+    sessions = {n: TrackingSession.from_spec(n, allow_untrained=True, runtime=args.runtime,
+                                             num_threads=1) for n in names}
     wall = {n: [] for n in names}
     cpu = {n: [] for n in names}
     for _ in range(args.rounds):
@@ -61,7 +59,8 @@ def main(argv=None) -> int:
     ref_cpu = statistics.median(cpu[ref])
     print(f"| preset | tracker loop | crops/frame | wall ms/frame | CPU ms/frame | CPU vs {ref} |")
     print("|---|---|---|---|---|---|")
-    for n, t in trackers.items():
+    for n, session in sessions.items():
+        t = session.tracker
         crops = getattr(getattr(t, "fc", None), "num_scales", 1)
         c = statistics.median(cpu[n])
         print(f"| {n} ({args.runtime}) | {type(t).__name__} | {crops} | {statistics.median(wall[n]):.1f} "

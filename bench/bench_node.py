@@ -78,8 +78,9 @@ def baseline(checkpoint: str, frames, boxes, n: int = 150, threads: int = 0) -> 
     from fgsgt_ros.tracker.session import TrackingSession
     from fgsgt_ros.tracker.thermal import ThermalConfig
 
-    session = TrackingSession(checkpoint, tracker_cfg=TrackerConfig(), thermal_cfg=ThermalConfig(),
-                              device="cpu", num_threads=threads)
+    session = TrackingSession.from_spec(checkpoint, tracker_cfg=TrackerConfig(),
+                                        thermal_cfg=ThermalConfig(), device="cpu",
+                                        num_threads=threads)
     session.init(frames[0], boxes[0])
     for i in range(10):
         session.step(frames[i % len(frames)])

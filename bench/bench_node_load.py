@@ -3,7 +3,7 @@
 Phase ``flood`` (per transport, raw ``sensor_msgs/Image`` and ``sensor_msgs/CompressedImage``): a
 publisher process floods the node's input at ``--rate`` Hz (default 120) with 640x512 16-bit
 frames of a warm target, ``--bad-share`` of them malformed (every kind of
-``fgsgt_ros.ros.fuzzing`` that keeps the frame size: lying encodings and steps, truncated data,
+``fgsgt_dev.fuzzing`` that keeps the frame size: lying encodings and steps, truncated data,
 NaN/inf floats, hostile strings, ...), while this process calls ``init_target`` (on the latest
 frame, and stamped on a frame the node just reported) and ``reset`` back to back. Reported: every
 call answered or not, latency p50/p99/max per service, frames received/processed/dropped.
@@ -80,7 +80,7 @@ def publisher_main(argv: List[str]) -> int:
     from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import CompressedImage, Image
 
-    from fgsgt_ros.ros import fuzzing as F
+    from fgsgt_dev import fuzzing as F
     from fgsgt_ros.ros.client import make_header
 
     rclpy.init()

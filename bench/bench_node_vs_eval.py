@@ -1,7 +1,7 @@
 """Benchmark: does the node give a robot what ``fgsgt eval`` measures? Every clip of a dataset is
 replayed through the ``fgsgt_tracker`` node over real DDS in lockstep (one frame at a time, each
 after the previous one's status arrived; ``reset`` and ``init_target`` with the first labelled
-frame's stamp between clips; ``fgsgt_ros.ros.replay``) and run through the OPE runner with the
+frame's stamp between clips; ``fgsgt_dev.replay``) and run through the OPE runner with the
 same model; per clip it prints the success AUC of both (the node's from its published
 detections, empty = no box), the largest box difference, state mismatches, and the LOST figures
 (LOST when the target is visible / when the tracker's own box is on it, TRACKING when it is
@@ -24,6 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
+# the checkout first: fgsgt_dev (the node harness, not installed) lives beside fgsgt_ros
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -45,7 +48,7 @@ def main(argv=None) -> int:
     from fgsgt_ros.evaluation.runner import (read_track, result_paths, run_ope, state_metrics,
                                              track_path)
     from fgsgt_ros.ros.client import TrackerClient, ros_env, start_node
-    from fgsgt_ros.ros.replay import replay_through_node
+    from fgsgt_dev.replay import replay_through_node
 
     names = [s.strip() for s in args.sequences.split(",")] if args.sequences else None
     seqs = read_dataset(args.dataset, names=names)

@@ -104,7 +104,7 @@ def main(argv=None) -> int:
     from fgsgt_ros.tracker.session import TrackingSession
 
     names = [t for t in args.trackers.split(",") if t and t != "csrt"] + ["csrt"]
-    sessions = {n: TrackingSession(n, num_threads=1) for n in names}
+    sessions = {n: TrackingSession.from_spec(n, num_threads=1) for n in names}
     results = {}
     for size, (h, w) in SIZES.items():
         frames, box = _frames(h, w, args.frames + 1)

@@ -8,6 +8,7 @@ use instead (command lines: a user typed it), or, with ``fallback=True``, the CP
 
 from __future__ import annotations
 
+import os
 from typing import Callable, Optional
 
 
@@ -29,9 +30,22 @@ def _cuda_problem(index: int) -> Optional[str]:
 
 
 def resolve_device(requested: str, *, fallback: bool = False,
-                   warn: Optional[Callable[[str], None]] = None) -> str:
+                   warn: Optional[Callable[[str], None]] = None,
+                   per_process: bool = False) -> str:
     """The device string to use: ``"cpu"`` or ``"cuda:N"``. Raises DeviceError for a name that
-    is not auto/cpu/cuda[:N], and for a CUDA device this machine lacks unless ``fallback``."""
+    is not auto/cpu/cuda[:N], and for a CUDA device this machine lacks unless ``fallback``.
+
+    ``per_process`` (training under torchrun): a CUDA device is the process's own,
+    ``cuda:LOCAL_RANK``, for "auto"/"cuda" and for any CUDA name when WORLD_SIZE > 1."""
+    device = _resolve(requested, fallback, warn)
+    if per_process and device.startswith("cuda"):
+        req = (requested or "auto").strip().lower()
+        if req in ("auto", "cuda") or int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+    return device
+
+
+def _resolve(requested: str, fallback: bool, warn: Optional[Callable[[str], None]]) -> str:
     req = (requested or "auto").strip().lower()
     if req == "cpu":
         return "cpu"

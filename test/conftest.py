@@ -41,6 +41,9 @@ from typing import Iterator, Optional, Sequence, Union
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# fgsgt_dev (the node harness, fuzzer and replay; not installed) is imported from the checkout
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
 REAL_CLIP = "possum_cp"
 
 # Child processes (torch in the node, OpenCV) inherit this: one thread each on this small machine.

@@ -225,7 +225,8 @@ def test_docs_and_code_cite_no_machine_or_shared_paths():
     pattern = re.compile(r"(?<![\w.])shared/|/work/")
     offenders = []
     files = [REPO / "README.md", REPO / "package.xml", REPO / "setup.py", REPO / "Makefile"]
-    for folder in ("docs", "fgsgt_ros", "bench", "launch", "config", "requirements", "tools"):
+    for folder in ("docs", "fgsgt_ros", "fgsgt_dev", "bench", "release", "launch", "config",
+                   "requirements", "tools"):
         files += [p for p in (REPO / folder).rglob("*") if p.is_file()
                   and p.suffix in (".md", ".py", ".txt", ".yaml", ".xml", ".rviz", ".cfg", "")]
     for path in files:

@@ -40,7 +40,7 @@ def test_nanotrack_session_follows_a_16bit_target_through_the_agc():
 def test_node_with_checkpoint_nanotrack_tracks_and_reports_it(ros_domain_id, tmp_path):
     pytest.importorskip("rclpy", reason="rclpy (ROS 2 wheels) not installed: run make setup")
     from fgsgt_ros.ros.client import detection_box
-    from fgsgt_ros.ros.testing import NodeUnderTest, on_target, scene, target_box
+    from fgsgt_dev.testing import NodeUnderTest, on_target, scene, target_box
 
     node = NodeUnderTest({"checkpoint": "nanotrack", "qos_reliability": "reliable"},
                          domain=ros_domain_id, log_dir=tmp_path)

@@ -14,7 +14,7 @@ pytest.importorskip("rclpy", reason="rclpy (ROS 2 wheels) not installed: run mak
 
 from fgsgt_ros.boxes import iou_xywh  # noqa: E402
 from fgsgt_ros.ros.client import detection_box  # noqa: E402
-from fgsgt_ros.ros.testing import (NodeUnderTest, W, H, on_target, scene,  # noqa: E402
+from fgsgt_dev.testing import (NodeUnderTest, W, H, on_target, scene,  # noqa: E402
                                    shipped_model_or_peer, target_box)
 
 CLASS_ID = "possum"

@@ -125,7 +125,7 @@ def test_demo_node_start_failure_is_one_line_and_leaves_no_temp_files(tmp_path, 
 def test_overlay_is_drawn_after_upscaling():
     """The box is drawn on the upscaled frame: its edge is a crisp line of a few output pixels at
     the box position times k, not a 1-px line of the small frame blown up to k-px blocks."""
-    from fgsgt_ros.ros.demo import BOX_COLOURS, annotate
+    from fgsgt_ros.ros.demo_video import BOX_COLOURS, annotate
 
     frame = np.full((120, 160), 60, np.uint8)
     k = 4

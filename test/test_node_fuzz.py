@@ -15,10 +15,10 @@ import pytest
 
 pytest.importorskip("rclpy", reason="rclpy (ROS 2 wheels) not installed: run make setup")
 
-from fgsgt_ros.ros import fuzzing as F  # noqa: E402
+from fgsgt_dev import fuzzing as F  # noqa: E402
 from fgsgt_ros.ros.client import detection_box, make_header  # noqa: E402
 from fgsgt_ros.ros.conversions import array_to_compressed  # noqa: E402
-from fgsgt_ros.ros.testing import NodeUnderTest, on_target, scene, target_box  # noqa: E402
+from fgsgt_dev.testing import NodeUnderTest, on_target, scene, target_box  # noqa: E402
 
 SEED = 15
 

@@ -15,7 +15,7 @@ pytest.importorskip("rclpy", reason="rclpy (ROS 2 wheels) not installed: run mak
 from fgsgt_ros.ros.client import (TrackerClient, detection_box, make_header,  # noqa: E402
                                   ros_env, start_node)
 from fgsgt_ros.ros.conversions import array_to_image  # noqa: E402
-from fgsgt_ros.ros.testing import (on_target, scene, shipped_model_or_peer,  # noqa: E402
+from fgsgt_dev.testing import (on_target, scene, shipped_model_or_peer,  # noqa: E402
                                    target_box)
 from fgsgt_ros.tracker.config import TrackerConfig  # noqa: E402
 

@@ -11,8 +11,8 @@ from fgsgt_ros.data.datasets import read_dataset  # noqa: E402
 from fgsgt_ros.evaluation.metrics import sequence_metrics, valid_mask  # noqa: E402
 from fgsgt_ros.evaluation.runner import read_track, result_paths, run_ope, track_path  # noqa: E402
 from fgsgt_ros.data.sequence import read_box_file  # noqa: E402
-from fgsgt_ros.ros.replay import replay_through_node  # noqa: E402
-from fgsgt_ros.ros.testing import NodeUnderTest  # noqa: E402
+from fgsgt_dev.replay import replay_through_node  # noqa: E402
+from fgsgt_dev.testing import NodeUnderTest  # noqa: E402
 from fgsgt_ros import weights  # noqa: E402
 
 

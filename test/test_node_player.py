@@ -17,7 +17,7 @@ pytest.importorskip("rosbags", reason="rosbags not installed: pip install -r req
 from fgsgt_ros.data.sequence import write_plain_sequence  # noqa: E402
 from fgsgt_ros.ros.conversions import compressed_to_array, image_to_array  # noqa: E402
 from fgsgt_ros.ros.player import write_bag  # noqa: E402
-from fgsgt_ros.ros.testing import scene, target_box  # noqa: E402
+from fgsgt_dev.testing import scene, target_box  # noqa: E402
 
 N = 6
 

@@ -15,7 +15,7 @@ from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
 
 from fgsgt_ros.ros.client import detection_box, make_header  # noqa: E402
 from fgsgt_ros.ros.conversions import array_to_compressed, array_to_image  # noqa: E402
-from fgsgt_ros.ros.testing import NodeUnderTest, on_target, scene, target_box  # noqa: E402
+from fgsgt_dev.testing import NodeUnderTest, on_target, scene, target_box  # noqa: E402
 
 
 @pytest.fixture(scope="module")

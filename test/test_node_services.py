@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("rclpy", reason="rclpy (ROS 2 wheels) not installed: run make setup")
 
-from fgsgt_ros.ros.testing import scene, target_box  # noqa: E402
+from fgsgt_dev.testing import scene, target_box  # noqa: E402
 from fgsgt_ros.tracker.peers import OpenCVTracker  # noqa: E402
 
 

@@ -6,7 +6,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from fgsgt_ros.ros.testing import scene, shipped_model_or_peer, target_box
+from fgsgt_dev.testing import scene, shipped_model_or_peer, target_box
 from fgsgt_ros.tracker.session import TrackingSession
 
 

@@ -136,3 +136,26 @@ def test_the_lock_serialises_init_and_step_from_two_threads():
         session.reset()
     t.join()
     assert not errors
+
+
+def test_from_spec_decides_peer_or_network_once_and_resolves_the_device_once(monkeypatch):
+    """One way to a session from a spec: a peer by its name in any case, a network on its
+    runtime; an absent CUDA device falls back to the CPU with a warning (the node) or, with
+    device_fallback=False, is one line naming what to use (command lines)."""
+    from fgsgt_ros import devices, weights
+
+    peer = TrackingSession.from_spec(" CSRT ")
+    assert peer.peer == "csrt" and peer.loaded is None and peer.runtime == "opencv"
+    monkeypatch.setattr(devices, "_cuda_problem", lambda index: "no CUDA here (test)")
+    warnings = []
+    fallen = TrackingSession.from_spec("csrt", device="cuda:0", warn=warnings.append)
+    assert fallen.device == "cpu" and any("falling back to CPU" in w for w in warnings)
+    if not weights.default_checkpoint().is_file():
+        pytest.skip("no shipped checkpoint in this checkout")
+    with pytest.raises(ModelLoadError, match="'cpu'"):
+        TrackingSession.from_spec("fgsgt", device="cuda:0", device_fallback=False)
+    network = TrackingSession.from_spec("fgsgt", device="cuda:0", warn=warnings.append)
+    assert network.device == "cpu" and network.runtime == "torch"
+    assert network.loaded is not None and network.calibrated
+    with pytest.raises(TypeError):
+        TrackingSession.from_spec(object())

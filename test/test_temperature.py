@@ -141,7 +141,7 @@ def test_node_status_and_diagnostics_carry_the_temperature_over_dds(
         real_data_dir, tmp_path, ros_domain_id):
     """What ``ros2 topic echo status`` shows on a Lepton 3.5 stream with thermal.radiometry set."""
     pytest.importorskip("rclpy", reason="rclpy (ROS 2 wheels) not installed: run make setup")
-    from fgsgt_ros.ros.testing import NodeUnderTest
+    from fgsgt_dev.testing import NodeUnderTest
 
     frames, gt = _clip(real_data_dir, "cat_tc2")
     node = NodeUnderTest({"checkpoint": "csrt", "thermal.radiometry": "tlinear_centikelvin",

@@ -14,7 +14,7 @@ cv2 = pytest.importorskip("cv2")
 from fgsgt_ros.ros.buffers import Frame, FrameRingBuffer  # noqa: E402
 from fgsgt_ros.ros.conversions import (ConversionError, compressed_header,  # noqa: E402
                                        compressed_to_array, image_to_array)
-from fgsgt_ros.ros.fuzzing import (FORGED, jpeg_with_size, png_bomb,  # noqa: E402
+from fgsgt_dev.fuzzing import (FORGED, jpeg_with_size, png_bomb,  # noqa: E402
                                    png_with_header)
 from fgsgt_ros.ros.logsafe import LogThrottle, safe_text  # noqa: E402
 

@@ -76,19 +76,18 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--threads must be >= 0, got {args.threads}")
     if args.out is None:
         args.out = default_out(args.dataset)
-    if args.threads > 0:
-        import torch
-        torch.set_num_threads(args.threads)
-    # Build every tracker first so a bad spec fails before any work (reading a large dataset).
+    thermal = ThermalConfig(polarity=args.polarity)
+    # Build every session first so a bad spec fails before any work (reading a large dataset).
     from fgsgt_ros.evaluation.runner import tracker_name
-    from fgsgt_ros.tracker import TrackerBuildError, build_tracker
+    from fgsgt_ros.tracker.session import ModelLoadError, TrackingSession
     items = []
     for spec in specs:
         real = spec.split("=", 1)[1] if "=" in spec else spec
         try:
-            items.append((tracker_name(spec), build_tracker(
-                real, device=args.device, runtime=args.runtime, num_threads=args.threads)))
-        except (TrackerBuildError, ValueError) as exc:
+            items.append((tracker_name(spec), TrackingSession.from_spec(
+                real, device=args.device, device_fallback=False, runtime=args.runtime,
+                num_threads=args.threads, thermal_cfg=thermal)))
+        except (ModelLoadError, ValueError) as exc:
             message = str(exc)
             # the message names the spec already ("unknown tracker 'x': ..."): say it once
             raise UserError(message if repr(real) in message or real in message
@@ -102,7 +101,6 @@ def run(args: argparse.Namespace) -> int:
     except DatasetError as exc:
         raise UserError(str(exc)) from exc
 
-    thermal = ThermalConfig(polarity=args.polarity)
     dataset_name = args.dataset.resolve().name
     try:
         if args.protocol == "ope":
@@ -145,18 +143,18 @@ def _parse_settings(texts, names):
 
 
 def _apply_settings(items, texts, out: Path, resume: bool) -> None:
-    """Set ``--set`` values on the built trackers and record every tracker's settings next to
+    """Set ``--set`` values on the built sessions and record every tracker's settings next to
     its results; refuse to resume results that were made with other settings."""
     import json
 
     per_tracker = _parse_settings(texts, [name for name, _ in items])
-    for name, tracker in items:
+    for name, session in items:
         if per_tracker[name]:
             try:
-                tracker.set_config(tracker.cfg.with_text_overrides(per_tracker[name]))
+                session.retune(session.tracker_cfg.with_text_overrides(per_tracker[name]))
             except ValueError as exc:
                 raise UserError(f"--set for {name}: {exc}") from None
-        settings = tracker.cfg.to_dict()
+        settings = session.tracker_cfg.to_dict()
         path = out / SETTINGS_DIR / f"{name}.json"
         had_results = any((out / "results" / name).glob("*.txt")) or (out / "vot" / name).exists()
         if resume and had_results:
@@ -228,9 +226,9 @@ def run_calibrate(args: argparse.Namespace) -> int:
             recover_precision=args.recover_precision)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
-    from fgsgt_ros.tracker.peers import PEERS
+    from fgsgt_ros.tracker.peers import peer_name
 
-    if args.checkpoint.strip().lower() in PEERS:
+    if peer_name(args.checkpoint):
         raise UserError("calibrate is for network checkpoints (OpenCV peers keep OpenCV's own "
                         "success flag)")
     try:

@@ -247,7 +247,7 @@ def _builder(item: TrackerItem, device: str, thermal_cfg: Optional[ThermalConfig
         spec = item.split("=", 1)[1] if "=" in item else item
 
         def factory(spec=spec):
-            return TrackingSession(spec, thermal_cfg=thermal_cfg, device=device)
+            return TrackingSession.from_spec(spec, thermal_cfg=thermal_cfg, device=device)
         return tracker_name(item), factory
     name, obj = item
     return tracker_name(name), (lambda obj=obj: as_session(obj, thermal_cfg))

@@ -80,9 +80,10 @@ class NodeProcess:
 
 def start_node(params: Dict[str, object], env: Dict[str, str], namespace: str = "",
                remaps: Sequence[str] = (), log_path: Optional[Path] = None,
-               params_file: Optional[Path] = None, module: str = "fgsgt_ros.ros.node",
+               params_file: Optional[Path] = None, module: str = "fgsgt_ros.ros.process",
                extra_args: Sequence[str] = ()) -> NodeProcess:
-    """Start ``python -m fgsgt_ros.ros.node`` with ``params`` (and optionally a YAML file first)."""
+    """Start ``python -m fgsgt_ros.ros.process`` (the ``fgsgt_tracker`` process) with ``params``
+    (and optionally a YAML file first)."""
     pfile = write_params_file(params)
     if log_path is None:
         fd, name = tempfile.mkstemp(prefix="fgsgt_node_", suffix=".log")

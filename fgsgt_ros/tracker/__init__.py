@@ -215,14 +215,14 @@ def build_tracker(spec: str = DEFAULT_TRACKER, *, tracker_cfg: Optional[TrackerC
     and for ``loaded``, which already is on its runtime).
     Raises TrackerBuildError (a ValueError) with a one-line reason.
     """
-    from fgsgt_ros.tracker.peers import PEERS, OpenCVTracker
+    from fgsgt_ros.tracker.peers import OpenCVTracker, peer_name
 
     if not isinstance(spec, str) or not spec.strip():
         raise TrackerBuildError("empty tracker specification")
     spec = spec.strip()
-    if spec.lower() in PEERS:
+    if peer_name(spec):
         try:
-            return OpenCVTracker(spec.lower(), tracker_cfg)
+            return OpenCVTracker(peer_name(spec), tracker_cfg)
         except RuntimeError as exc:
             raise TrackerBuildError(str(exc)) from exc
 

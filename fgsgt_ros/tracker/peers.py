@@ -81,9 +81,13 @@ MOSSE_CONTEXT = 2.0
 MOSSE_MIN_SIDE = 32.0
 
 
-def available_peers() -> Dict[str, bool]:
-    """Which peers this OpenCV build provides."""
-    return {k: v is not None for k, v in _factories().items()}
+def peer_name(spec) -> str:
+    """The OpenCV peer a tracker spec names (``"csrt"`` for ``" CSRT "``), '' when it names a
+    network: the one rule the session, ``build_tracker`` and the CLIs decide peer or network by."""
+    if not isinstance(spec, str):
+        return ""
+    name = spec.strip().lower()
+    return name if name in PEERS else ""
 
 
 class OpenCVTracker(MonitoredTracker):

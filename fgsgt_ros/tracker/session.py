@@ -3,8 +3,9 @@
 
 A session owns, for one camera stream and one target at a time:
 - the thermal AGC (``ThermalPreprocessor``) and its policy for non-finite and implausible frames;
-- the tracker, built by ``build_tracker`` (the one place that decides network vs OpenCV peer) or
-  handed in ready-made (any object with ``init(image, box)``, ``update(image) -> TrackResult``,
+- the tracker, from a spec (``TrackingSession.from_spec``: an OpenCV peer or a network loaded
+  once, on its runtime, onto a device resolved once; ``peers.peer_name`` is the one rule for
+  which is which) or handed in ready-made (any object with ``init(image, box)``, ``update(image) -> TrackResult``,
   ``reset()`` and ``state``: the Siamese trackers of every model family, the OpenCV peers, ...);
 - the device, the precision (fp16 autocast on CUDA) and torch's inference mode;
 - a lock, so a service (init/reset) and the per-frame worker never interleave;
@@ -13,7 +14,8 @@ A session owns, for one camera stream and one target at a time:
 Usage::
 
     from fgsgt_ros.tracker.session import TrackingSession
-    session = TrackingSession("fgsgt")             # or "csrt", "fgsgt_tiny:run/best.pt", a tracker
+    session = TrackingSession.from_spec("fgsgt")   # or "csrt", "fgsgt_tiny:run/best.pt"
+    # (TrackingSession(tracker_object) wraps a tracker object)
     session.init(raw_frame0, (x, y, w, h))         # raw 16-bit / float / 8-bit frame
     for raw in frames:
         r = session.step(raw)                      # r.state, r.box, r.score, r.published, r.times
@@ -47,13 +49,11 @@ import numpy as np
 from fgsgt_ros import devices
 from fgsgt_ros.tracker.base import TrackResult, TrackState, check_box_values
 from fgsgt_ros.tracker.config import TrackerConfig
-from fgsgt_ros.tracker.peers import PEERS as OPENCV_PEERS
+from fgsgt_ros.tracker.peers import peer_name
 from fgsgt_ros.tracker.temperature import TargetTemperature, measure_temperature
 from fgsgt_ros.tracker.thermal import BadFrameError, ThermalConfig, ThermalPreprocessor
 
-__all__ = ["TrackingSession", "SessionResult", "StageTimes", "ModelLoadError", "resolve_device",
-           "OPENCV_PEERS"]
-
+__all__ = ["TrackingSession", "SessionResult", "StageTimes", "ModelLoadError", "resolve_device"]
 
 
 class ModelLoadError(RuntimeError):
@@ -61,11 +61,13 @@ class ModelLoadError(RuntimeError):
     device): one line saying why."""
 
 
-def resolve_device(requested: str, warn: Callable[[str], None] = lambda s: None) -> str:
-    """The session's device: an absent CUDA device falls back to the CPU with a warning (a robot
-    keeps tracking when its GPU went missing); a name that is no device is a ModelLoadError."""
+def resolve_device(requested: str, warn: Callable[[str], None] = lambda s: None, *,
+                   fallback: bool = True) -> str:
+    """The session's device (``fgsgt_ros.devices``): an absent CUDA device falls back to the CPU
+    with a warning (a robot keeps tracking when its GPU went missing) unless ``fallback`` is
+    False; a name that is no device (or, without fallback, an absent one) is a ModelLoadError."""
     try:
-        return devices.resolve_device(requested, fallback=True, warn=warn)
+        return devices.resolve_device(requested, fallback=fallback, warn=warn)
     except devices.DeviceError as exc:
         raise ModelLoadError(str(exc)) from None
 
@@ -146,7 +148,11 @@ class TrackingSession:
         loaded: an already loaded network (``fgsgt_ros.tracker.LoadedModel``, or anything
             ``build_tracker(loaded=...)`` accepts, e.g. another runtime) used instead of loading
             the spec's checkpoint.
-        num_threads: torch CPU threads (0 = leave torch's setting).
+        runtime: the network's inference runtime, "torch" or "onnx" (``load_model``; ignored
+            for a peer and for ``loaded``, which already is on its runtime).
+        num_threads: torch CPU threads (0 = leave torch's setting); also onnxruntime's threads.
+        device_fallback: False makes an absent CUDA device a ModelLoadError (command lines)
+            instead of the CPU with a warning (the node).
         warn: where warnings go (the node passes its logger).
     Raises ModelLoadError with a one-line reason when the tracker cannot be built.
     """
@@ -154,7 +160,8 @@ class TrackingSession:
     def __init__(self, tracker="fgsgt", *, tracker_cfg: Optional[TrackerConfig] = None,
                  thermal_cfg: Optional[ThermalConfig] = None, device: str = "cpu",
                  precision: str = "fp32", model_preset: str = "", loaded=None,
-                 num_threads: int = 0, allow_untrained: bool = False,
+                 runtime: str = "torch", num_threads: int = 0, allow_untrained: bool = False,
+                 device_fallback: bool = True,
                  warn: Callable[[str], None] = lambda s: None) -> None:
         self.lock = threading.RLock()
         self._warn = warn
@@ -167,28 +174,9 @@ class TrackingSession:
         self.peer = ""
         self.spec = ""
         if isinstance(tracker, str):
-            from fgsgt_ros.tracker import DEFAULT_TRACKER, TrackerBuildError, load_model
-
-            self.spec = tracker.strip() or DEFAULT_TRACKER
-            self.device = resolve_device(device, warn)
-            if self.spec.lower() in OPENCV_PEERS:
-                self.peer = self.spec.lower()
-                self.tracker_defaults = TrackerConfig()
-                self.calibrated = False
-                self.model_name, self.checkpoint_path = self.peer, ""
-            else:
-                try:
-                    self.loaded = loaded if loaded is not None else load_model(
-                        self.spec, device=self.device, allow_untrained=allow_untrained,
-                        expect_preset=(model_preset or "").strip() or None)
-                except TrackerBuildError as exc:
-                    raise ModelLoadError(str(exc)) from None
-                self.tracker_defaults = self.loaded.tracker_config
-                # whether the checkpoint carries its own tracker settings (calibrated thresholds)
-                self.calibrated = "tracker_config" in self.loaded.extra
-                self.model_name = (getattr(self.loaded.model_cfg, "name", "")
-                                   or self.loaded.name)
-                self.checkpoint_path = str(self.loaded.path or "")
+            self._open_spec(tracker, device=device, model_preset=model_preset, loaded=loaded,
+                            runtime=runtime, num_threads=num_threads,
+                            allow_untrained=allow_untrained, device_fallback=device_fallback)
             self._given = None
         else:
             missing = [m for m in ("init", "update") if not callable(getattr(tracker, m, None))]
@@ -209,6 +197,63 @@ class TrackingSession:
             warn("precision fp16 needs CUDA: running fp32 on CPU")
             self.precision = "fp32"
         self.configure(tracker_cfg, thermal_cfg)
+
+    @classmethod
+    def from_spec(cls, spec: str = "", *, runtime: str = "torch", num_threads: int = 0,
+                  device: str = "cpu", precision: str = "fp32", model_preset: str = "",
+                  tracker_cfg: Optional[TrackerConfig] = None,
+                  thermal_cfg: Optional[ThermalConfig] = None, allow_untrained: bool = False,
+                  device_fallback: bool = True,
+                  warn: Callable[[str], None] = lambda s: None) -> "TrackingSession":
+        """The session a tracker spec names: the one way the node, ``fgsgt eval``, the demo and
+        the benches build one. ``spec``: an OpenCV peer (``"csrt"``, ``"nanotrack"``, ...) or a
+        network (``"fgsgt"``, ``"PRESET"``, ``"PRESET:PATH"``, a checkpoint path; ``""`` = the
+        shipped model), loaded once onto ``device`` (resolved once, ``fgsgt_ros.devices``; an
+        absent CUDA device falls back to the CPU with a warning unless ``device_fallback`` is
+        False, then it is a ModelLoadError) on ``runtime`` ("torch" or "onnx", with
+        ``num_threads`` threads). Raises ModelLoadError with a one-line reason."""
+        if not isinstance(spec, str):
+            raise TypeError(f"a tracker spec is a string, not {type(spec).__name__}")
+        return cls(spec, runtime=runtime, num_threads=num_threads, device=device,
+                   precision=precision, model_preset=model_preset, tracker_cfg=tracker_cfg,
+                   thermal_cfg=thermal_cfg, allow_untrained=allow_untrained,
+                   device_fallback=device_fallback, warn=warn)
+
+    def _open_spec(self, spec: str, *, device: str, model_preset: str, loaded, runtime: str,
+                   num_threads: int, allow_untrained: bool, device_fallback: bool) -> None:
+        """Decide peer or network (``peers.peer_name``, the one rule), resolve the device once
+        and load the network (unless ``loaded`` is given) on its runtime."""
+        from fgsgt_ros.tracker import DEFAULT_TRACKER, TrackerBuildError, load_model
+
+        self.spec = spec.strip() or DEFAULT_TRACKER
+        self.peer = peer_name(self.spec)
+        # an OpenCV peer runs on the CPU whatever the device says: it never refuses one
+        self.device = resolve_device(device, self._warn, fallback=device_fallback or bool(self.peer))
+        if self.peer:
+            self.tracker_defaults = TrackerConfig()
+            self.calibrated = False
+            self.model_name, self.checkpoint_path = self.peer, ""
+            return
+        try:
+            self.loaded = loaded if loaded is not None else load_model(
+                self.spec, device=self.device, allow_untrained=allow_untrained,
+                expect_preset=(model_preset or "").strip() or None, runtime=runtime,
+                num_threads=num_threads)
+        except TrackerBuildError as exc:
+            raise ModelLoadError(str(exc)) from None
+        self.tracker_defaults = self.loaded.tracker_config
+        # whether the checkpoint carries its own tracker settings (calibrated thresholds)
+        self.calibrated = "tracker_config" in self.loaded.extra
+        self.model_name = getattr(self.loaded.model_cfg, "name", "") or self.loaded.name
+        self.checkpoint_path = str(self.loaded.path or "")
+
+    @property
+    def runtime(self) -> str:
+        """What the network runs on ("torch", "onnx"), "opencv" for a peer, "" for a tracker
+        object handed in."""
+        if self.loaded is not None:
+            return getattr(self.loaded, "runtime", "torch")
+        return "opencv" if self.peer else ""
 
     # ------------------------------------------------------------------ configuration
     def configure(self, tracker_cfg: Optional[TrackerConfig] = None,

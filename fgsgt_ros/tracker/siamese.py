@@ -5,7 +5,7 @@ per-frame loop (AGC, bad frames, inference mode, what is published) that the ROS
 ``fgsgt eval`` run::
 
     from fgsgt_ros.tracker.session import TrackingSession
-    session = TrackingSession("fgsgt")     # shipped checkpoint; or "fgsgt_tiny:path.pt", "csrt"
+    session = TrackingSession.from_spec("fgsgt")  # shipped; or "fgsgt_tiny:path.pt", "csrt"
     session.init(raw_frame0, (x, y, w, h))
     for raw in frames:
         r = session.step(raw)              # r.box, .score, .state, .published, .saliency (lazy)

@@ -27,6 +27,7 @@ import torch
 import torch.distributed as dist
 import torch.nn as nn
 
+from fgsgt_ros import devices
 from fgsgt_ros.data.samples import INPUT_KEYS, PairDataset, to_model_input
 from fgsgt_ros.data.sequence import Sequence
 from fgsgt_ros.training.config import TrainConfig
@@ -77,18 +78,6 @@ def init_distributed(device: torch.device) -> DistInfo:
     return DistInfo(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
 
 
-def resolve_device(spec: str, dist_info: Optional[DistInfo] = None) -> torch.device:
-    """The training device (``fgsgt_ros.devices``: a CUDA device this machine lacks is a
-    ValueError saying so); under torchrun each process takes cuda:LOCAL_RANK."""
-    from fgsgt_ros import devices
-
-    dev = torch.device(devices.resolve_device(spec))
-    if dev.type == "cuda" and (spec.strip().lower() in ("auto", "cuda")
-                               or int(os.environ.get("WORLD_SIZE", "1")) > 1):
-        dev = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}")
-    return dev
-
-
 class Trainer:
     """Train ``model`` (an FGSGTNet) with ``loss_fn`` on pairs drawn from ``sequences``.
 
@@ -106,7 +95,8 @@ class Trainer:
         self.out_dir = Path(out_dir)
         if train_cfg.threads > 0:
             torch.set_num_threads(train_cfg.threads)
-        probe = resolve_device(device)
+        # under torchrun each process takes cuda:LOCAL_RANK
+        probe = torch.device(devices.resolve_device(device, per_process=True))
         self.dist = init_distributed(probe)
         self.device = probe
         if self.device.type == "cuda":

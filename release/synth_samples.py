@@ -5,7 +5,7 @@ different target categories, three frames each (first, middle, last) with the gr
 drawn in green (dashed label line: preset, category, 8-bit display or 16-bit raw, frame size). 16-bit
 raw frames are shown with a 1-99 % percentile stretch; 8-bit frames as they are.
 
-    .venv/bin/python bench/synth_samples.py --out docs/synth_samples.png
+    .venv/bin/python release/synth_samples.py --out docs/synth_samples.png
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ SiamRPN++ baseline, OpenCV CSRT and KCF. Sets: (a) a held-out generated set (pre
 crossing distractors and cold occluders in every sequence; a seed never used for training) and
 (b) the real FLIR Lepton clips tir_real_dev (never used for training).
 
-    .venv/bin/python bench/train_model_card_eval.py --out /tmp/model_card_eval \
+    .venv/bin/python release/train_model_card_eval.py --out /tmp/model_card_eval \
         [--fgsgt fgsgt_ros/weights/fgsgt_tiny.pt] [--baseline fgsgt_ros/weights/siamrpnpp_tiny.pt]
 
 Prints the markdown table of the model card and writes it to OUT/model_card_table.md with the

@@ -2,7 +2,7 @@
 and ``ibfp_tiny_offline.pt`` (the same weights, online branch off), each with the current preset's
 config (the online-branch settings live in the config, not in the weights) and the training record.
 
-    .venv/bin/python bench/ibfp_ship.py runs/ibfp_tiny/export.pt   # or the --export file of
+    .venv/bin/python release/ibfp_ship.py runs/ibfp_tiny/export.pt   # or the --export file of
                                                                     # `fgsgt train`
 Then calibrate each file's LOST thresholds (`fgsgt calibrate --write`, docs/MODEL_CARD.md).
 """

@@ -2,7 +2,7 @@
 on, ``config.FGSGT_TINY_ONLINE``) and ``fgsgt_tiny_offline.pt`` (the same weights, online branch
 off). The online branch has no weights: it lives in the checkpoint's model config.
 
-    .venv/bin/python bench/fgsgt_ship.py runs/long_s2/export.pt   # any trained fgsgt_tiny file
+    .venv/bin/python release/fgsgt_ship.py runs/long_s2/export.pt   # any trained fgsgt_tiny file
 Then calibrate each file's LOST thresholds (`fgsgt calibrate fgsgt_tiny:FILE --write`,
 docs/MODEL_CARD.md): mixing changes the score distribution.
 """

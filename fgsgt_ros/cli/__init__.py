@@ -3,6 +3,10 @@
 Each area module exposes ``register(subparsers)`` that adds its sub-command(s) and sets
 ``func`` (a callable taking the parsed args and returning an exit code). Errors that a user can fix
 are raised as ``UserError`` and printed as one line with exit code 2, never as a traceback.
+
+The package sits above every layer it serves: sub-commands that need several layers live here
+(``cli/model.py``: ``model-info`` and ``export-onnx``, which load a model the tracker's way), the
+others with their area (``data/cli.py``, ``training/cli.py``, ``evaluation/cli.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ COMMAND_MODULES = (
     "fgsgt_ros.evaluation.cli",
     "fgsgt_ros.training.cli",
     "fgsgt_ros.data.cli",
-    "fgsgt_ros.model.cli",
+    "fgsgt_ros.cli.model",
 )
 
 
@@ -57,9 +61,3 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"fgsgt {args.command}: interrupted", file=sys.stderr)
         return 130
 
-
-if __name__ == "__main__":
-    # Run through the importable module so UserError is the same class the areas raise.
-    from fgsgt_ros.cli import main as _main
-
-    sys.exit(_main())

@@ -38,8 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fgsgt_ros.data.sequence import read_plain_dataset  # noqa: E402
 from fgsgt_ros.evaluation.runner import result_paths, run_ope  # noqa: E402
 from fgsgt_ros.tracker import load_model  # noqa: E402
+from fgsgt_ros.tracker.families import make_ibfp_tracker  # noqa: E402
 from fgsgt_ros.tracker.session import TrackingSession  # noqa: E402
-from fgsgt_ros.tracker.ibfp import make_ibfp_tracker  # noqa: E402
 
 HEADING = "## IBFP online branch (issue 12)"
 HELDOUT_SEED = 9001

@@ -24,7 +24,7 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fgsgt_ros.model.registry import PRESETS  # noqa: E402
-from fgsgt_ros.model.loss import FGSGTLoss  # noqa: E402
+from fgsgt_ros.model.losses import FGSGTLoss  # noqa: E402
 from fgsgt_ros.model.registry import build_model  # noqa: E402
 from fgsgt_ros.model.profile import count_gflops, count_params  # noqa: E402
 

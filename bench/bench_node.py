@@ -60,8 +60,7 @@ def resolve_checkpoint(spec: str, tmp: Path) -> tuple:
     if spec or weights.default_checkpoint().is_file():
         return spec, "shipped fgsgt_tiny" if not spec else spec
     from fgsgt_ros.model.checkpoint import save_checkpoint
-    from fgsgt_ros.model.config import get_preset
-    from fgsgt_ros.model.network import build_model
+    from fgsgt_ros.model.families.fgsgt import build_model, get_preset
 
     cfg = get_preset("fgsgt_tiny")
     path = tmp / "fgsgt_tiny_random.pt"

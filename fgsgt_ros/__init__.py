@@ -7,6 +7,10 @@ Layout (the architecture):
 - ``fgsgt_ros.training``   the trainer (single process, or torchrun/DDP)
 - ``fgsgt_ros.evaluation`` OPE / VOT metrics, evaluation runner, plots
 - ``fgsgt_ros.ros``        the thin ROS 2 adapter (node, player, demo); the only part importing rclpy
+- ``fgsgt_ros.cli``        the ``fgsgt`` command, above the layers its sub-commands use
+
+Each layer keeps its part of every network family in one table: ``model.registry.FAMILIES``,
+``data.targets.FAMILY_TARGETS``, ``tracker.families.FAMILY_TRACKERS``.
 """
 
 __version__ = "0.1.0"

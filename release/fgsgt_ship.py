@@ -19,7 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fgsgt_ros import weights  # noqa: E402
 from fgsgt_ros.model.checkpoint import (extra_to_ship, load_checkpoint,  # noqa: E402
                                          save_checkpoint)
-from fgsgt_ros.model.config import FGSGT_TINY_ONLINE, OnlineConfig, get_preset  # noqa: E402
+from fgsgt_ros.model.config import OnlineConfig  # noqa: E402
+from fgsgt_ros.model.families.fgsgt import FGSGT_TINY_ONLINE, get_preset  # noqa: E402
 
 
 def main(argv=None):

@@ -32,8 +32,7 @@ def main() -> int:
     from fgsgt_ros.data.sequence import read_plain_dataset
     from fgsgt_ros.data.synth import generate_dataset, get_preset as synth_preset
     from fgsgt_ros.evaluation import format_tables, run_ope
-    from fgsgt_ros.model.config import get_preset
-    from fgsgt_ros.model.network import build_model
+    from fgsgt_ros.model.families.fgsgt import build_model, get_preset
     from fgsgt_ros.tracker.siamese import SiameseTracker
     from fgsgt_ros.weights import checkpoint_path, default_checkpoint
 

@@ -212,8 +212,8 @@ def test_eval_default_out_format_alias_and_aligned_table(tmp_path, fgsgt):
 
 def test_train_and_eval_take_the_same_format_names(tmp_path):
     from fgsgt_ros.data.datasets import FORMAT_CHOICES, FORMATS, read_dataset, resolve_format
-    from fgsgt_ros.evaluation.cli import register as register_eval
-    from fgsgt_ros.training.cli import register as register_train
+    from fgsgt_ros.cli.evaluate import register as register_eval
+    from fgsgt_ros.cli.train import register as register_train
     import argparse
 
     parser = argparse.ArgumentParser()
@@ -271,7 +271,7 @@ def test_plot_colours_are_fixed_per_tracker(tmp_path, monkeypatch):
 
 
 def test_one_default_for_cpu_threads():
-    from fgsgt_ros.evaluation.cli import register
+    from fgsgt_ros.cli.evaluate import register
     from fgsgt_ros.model.runtime import DEFAULT_NUM_THREADS
     from fgsgt_ros.ros.demo import build_parser
     import argparse

@@ -102,8 +102,7 @@ def test_oracle_on_generated_leave_and_return_sequences_goes_lost_while_the_targ
 
 def _checkpoint(tmp_path, extra):
     from fgsgt_ros.model.checkpoint import save_checkpoint
-    from fgsgt_ros.model.config import get_preset
-    from fgsgt_ros.model.network import build_model
+    from fgsgt_ros.model.families.fgsgt import build_model, get_preset
 
     cfg = get_preset("fgsgt_tiny")
     path = tmp_path / "model.pt"

@@ -51,7 +51,7 @@ def test_the_online_config_adds_the_search_feature_and_changes_no_other_output()
 def test_the_response_is_mixed_into_every_anchor_at_its_own_point():
     """Score of anchor a at point p = w * offline foreground + (1 - w) * clip(response at p, 0, 1),
     the response's F x F grid centre-cropped onto the S x S score grid."""
-    from fgsgt_ros.model.ibfp import IBFPLossConfig
+    from fgsgt_ros.model.families.ibfp import IBFPLossConfig
     from fgsgt_ros.tracker.decoding import AnchorDecoder
     from fgsgt_ros.tracker.online import OnlineLearner
 

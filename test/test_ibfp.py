@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from fgsgt_ros.model.ibfp import (PRESETS, IBFPConfig, IBFPLoss, center_label, focal_hinge_mse,
-                                  level_sizes, points_of, regression_mask)
+from fgsgt_ros.model.families.ibfp import PRESETS, IBFPConfig, level_sizes, points_of
+from fgsgt_ros.model.losses import IBFPLoss, focal_hinge_mse
+from fgsgt_ros.model.points import center_label, regression_mask
 from fgsgt_ros.model.registry import build_model, family_of, get_preset
 
 torch.set_num_threads(1)
@@ -89,7 +90,7 @@ def test_gradients_reach_every_parameter(name):
     torch.manual_seed(0)
     net = build_model(cfg).train()
     z, x = _inputs(cfg, batch=2)
-    from fgsgt_ros.data.targets_ibfp import ibfp_targets
+    from fgsgt_ros.data.targets import ibfp_targets
 
     build = ibfp_targets(cfg)
     items = [build(np.array([4.0, -6.0, 40.0, 28.0]), False), build(np.array([0, 0, 30.0, 30]), False)]
@@ -182,7 +183,7 @@ def test_regression_samples_are_within_a_quarter_of_the_box_around_the_centre():
     assert {tuple(p) for p in pts[m]} == {(0.0, 0.0)}
     assert not regression_mask([3.0, 2.0, 2.0, 2.0], pts, 0.25).any()  # no point inside at all
     # the ltrb targets of the selected points are their distances to the edges
-    from fgsgt_ros.data.targets_ibfp import ibfp_targets
+    from fgsgt_ros.data.targets import ibfp_targets
 
     cfg = get_preset("ibfp_tiny")
     t = ibfp_targets(cfg)(np.array([8.0, 0.0, 48.0, 32.0]), False)

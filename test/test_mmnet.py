@@ -10,8 +10,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from fgsgt_ros.model.mmnet import (GENERATOR_CLASSES, CFBlock, MMNet, MMNetConfig, _dft_matrices,
-                                   cf_solve, feature_sizes)
+from fgsgt_ros.data.targets import make_target_builder
+from fgsgt_ros.model.families.mmnet import (GENERATOR_CLASSES, CFBlock, MMNet, MMNetConfig,
+                                            _dft_matrices, cf_solve, feature_sizes)
 from fgsgt_ros.model.registry import PRESETS, build_model, family_of, get_preset
 
 torch.set_num_threads(1)
@@ -27,7 +28,7 @@ def _inputs(cfg, batch, seed=0):
 
 
 def _targets(cfg, boxes, negatives, categories):
-    build = family_of(cfg).make_target_builder(cfg, None)
+    build = make_target_builder(cfg, None)
     items = [build(np.asarray(b, np.float32), neg, np.random.default_rng(0), {"category": c})
              for b, neg, c in zip(boxes, negatives, categories)]
     return {k: torch.from_numpy(np.stack([it[k] for it in items])) for k in items[0]}
@@ -217,7 +218,7 @@ def test_category_round_trip_through_the_plain_layout(tmp_path):
 
 def test_score_map_targets():
     cfg = get_preset("mmnet_tiny")
-    build = family_of(cfg).make_target_builder(cfg, None)
+    build = make_target_builder(cfg, None)
     rng = np.random.default_rng(0)
     t = build(np.array([16.0, -8.0, 30, 30], np.float32), False, rng, {"category": "animal"})
     s = cfg.score_size
@@ -243,7 +244,7 @@ def test_short_training_run_lowers_every_loss_term(tmp_path):
     seqs = read_plain_dataset(tmp_path)
     assert all(s.category for s in seqs)
     # every MMNet part and loss term, at a test-sized width (the same geometry as mmnet_tiny)
-    from fgsgt_ros.model.mmnet import MMNetBackboneConfig
+    from fgsgt_ros.model.families.mmnet import MMNetBackboneConfig
     cfg = dataclasses.replace(get_preset("mmnet_tiny"), name="mmnet_test", backbone=MMNetBackboneConfig(
         channels=(8, 16, 32, 32, 16), kernels=(7, 5, 3, 3, 3), groups=(1, 1, 1, 1, 1)))
     ds = PairDataset(seqs, cfg, train_preset("test").sample, samples_per_epoch=6, seed=0)

@@ -14,10 +14,9 @@ import torch
 
 from fgsgt_ros.model import anchors as A
 from fgsgt_ros.model.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from fgsgt_ros.model.config import PRESETS, ModelConfig, get_preset
+from fgsgt_ros.model.families.fgsgt import PRESETS, ModelConfig, build_model, get_preset
 from fgsgt_ros.model.fgpcb import FGPCB, BilinearFusion
-from fgsgt_ros.model.loss import FGSGTLoss
-from fgsgt_ros.model.network import build_model
+from fgsgt_ros.model.losses import FGSGTLoss
 from fgsgt_ros.model.rrspn import RRSPN
 
 TINY = ("fgsgt_tiny", "siamrpnpp_tiny")
@@ -429,7 +428,7 @@ def _synthetic_state_dict():
 
 
 def test_imagenet_resnet50_state_dict_loads_into_the_backbone(tmp_path):
-    from fgsgt_ros.model.pretrained import load_resnet50_imagenet
+    from fgsgt_ros.model.backbones.resnet import load_resnet50_imagenet
 
     sd = _synthetic_state_dict()
     path = tmp_path / "resnet50.pth"
@@ -454,7 +453,7 @@ def test_imagenet_resnet50_state_dict_loads_into_the_backbone(tmp_path):
 
 
 def test_loading_an_unrelated_file_as_imagenet_weights_fails(tmp_path):
-    from fgsgt_ros.model.pretrained import load_resnet50_imagenet
+    from fgsgt_ros.model.backbones.resnet import load_resnet50_imagenet
 
     path = tmp_path / "other.pth"
     torch.save({"encoder.weight": torch.zeros(3)}, path)

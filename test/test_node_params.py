@@ -253,8 +253,7 @@ def test_corrupt_checkpoint_stops_the_node_with_one_clear_line(ros_env, tmp_path
 
 def test_checkpoint_of_another_preset_is_refused(ros_env, tmp_path):
     from fgsgt_ros.model.checkpoint import save_checkpoint
-    from fgsgt_ros.model.config import get_preset
-    from fgsgt_ros.model.network import build_model
+    from fgsgt_ros.model.families.fgsgt import build_model, get_preset
 
     cfg = get_preset("siamrpnpp_tiny")
     path = tmp_path / "baseline.pt"
@@ -321,8 +320,7 @@ def test_checkpoint_calibrated_thresholds_are_the_defaults_and_parameters_overri
     unless a parameter says otherwise; the parameters (ros2 param get) show the values in use."""
     pytest.importorskip("rclpy", reason="rclpy (ROS 2 wheels) not installed: run make setup")
     from fgsgt_ros.model.checkpoint import save_checkpoint
-    from fgsgt_ros.model.config import get_preset
-    from fgsgt_ros.model.network import build_model
+    from fgsgt_ros.model.families.fgsgt import build_model, get_preset
     from fgsgt_ros.ros.client import TrackerClient, start_node
     from fgsgt_ros.tracker.config import TrackerConfig
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from fgsgt_ros.boxes import cxcywh_to_xywh, iou_xywh
-from fgsgt_ros.data.samples import (AnchorTarget, PairDataset, SampleConfig, context_size, crop_affine,
-                                    saliency_mask)
+from fgsgt_ros.data.samples import PairDataset, SampleConfig, context_size, crop_affine
+from fgsgt_ros.data.targets import AnchorTarget, saliency_mask
 from fgsgt_ros.data.sequence import Sequence, write_plain_sequence
 from fgsgt_ros.model import anchors as anchor_lib
 
@@ -99,7 +99,7 @@ def _identity_agc(frame):
 
 
 def test_pair_dataset_gives_the_loss_contract_and_is_deterministic(tmp_path):
-    from fgsgt_ros.model.config import get_preset
+    from fgsgt_ros.model.families.fgsgt import get_preset
 
     cfg = get_preset("fgsgt_tiny")
     seq = _seq(tmp_path, absent_rows=(1, 2, 3, 4, 5, 6))  # only frames 0 and 7 present
@@ -122,7 +122,7 @@ def test_pair_dataset_gives_the_loss_contract_and_is_deterministic(tmp_path):
 
 
 def test_pair_dataset_refuses_sequences_without_a_present_frame(tmp_path):
-    from fgsgt_ros.model.config import get_preset
+    from fgsgt_ros.model.families.fgsgt import get_preset
 
     seq = Sequence("empty", [tmp_path / "x.png"], np.full((1, 4), np.nan))
     with pytest.raises(ValueError, match="present"):

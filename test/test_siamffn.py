@@ -156,8 +156,10 @@ def test_small_targets_and_negative_pairs():
 
 # ------------------------------------------------------------------ network
 from fgsgt_ros.model.registry import PRESETS as ALL_PRESETS  # noqa: E402
+from fgsgt_ros.data.targets import make_target_builder  # noqa: E402
 from fgsgt_ros.model.registry import build_model, family_of, get_preset  # noqa: E402
-from fgsgt_ros.model.siamffn import PRESETS, SiamFFNConfig, hard_sigmoid  # noqa: E402
+from fgsgt_ros.model.families.siamffn import PRESETS, SiamFFNConfig  # noqa: E402
+from fgsgt_ros.model.heads import hard_sigmoid  # noqa: E402
 
 SMALL = dict(exemplar_size=63, instance_size=79)    # score 3x3: the R50 presets' gradients, fast
 SMALL_TINY = dict(exemplar_size=63, instance_size=127)   # score 9x9: a fast training test
@@ -223,7 +225,7 @@ def test_output_shapes_of_the_tiny_presets(name):
 
 
 def test_scale_attention_is_the_papers_equations():
-    from fgsgt_ros.model.siamffn import ScaleAttention
+    from fgsgt_ros.model.heads import ScaleAttention
 
     assert torch.allclose(hard_sigmoid(torch.tensor([-3.0, -1.0, 0.0, 0.5, 1.0, 4.0])),
                           torch.tensor([0.0, 0.0, 0.5, 0.75, 1.0, 1.0]))
@@ -250,7 +252,7 @@ def test_gradients_reach_every_parameter(name):
     net = build_model(cfg).train()
     fam = family_of(cfg)
     loss_fn = fam.make_loss(cfg)
-    build = fam.make_target_builder(cfg, None)
+    build = make_target_builder(cfg, None)
     rng = np.random.default_rng(0)
     boxes = [np.array([3.0, -5.0, 0.3 * cfg.instance_size, 0.2 * cfg.instance_size]),
              np.array([-8.0, 6.0, 0.2 * cfg.instance_size, 0.25 * cfg.instance_size])]
@@ -311,7 +313,7 @@ def _loss_case(csrl, p_pos, pred_ltrb, tgt_ltrb, p_neg=0.2, detach=False):
     """One image, 4 points: point 0 positive, point 1 negative, 2-3 ignored."""
     import dataclasses
 
-    from fgsgt_ros.model.siamffn_loss import SiamFFNLoss
+    from fgsgt_ros.model.losses import SiamFFNLoss
 
     cfg = get_preset("siamffn_tiny")
     cfg = dataclasses.replace(cfg, loss=dataclasses.replace(cfg.loss, csrl=csrl,
@@ -361,7 +363,7 @@ def test_csrl_weights_the_iou_loss_by_exp_minus_ce():
 
 
 def test_loss_with_only_negative_pairs_and_bad_targets():
-    from fgsgt_ros.model.siamffn_loss import SiamFFNLoss
+    from fgsgt_ros.model.losses import SiamFFNLoss
 
     cfg = get_preset("siamffn_tiny")
     loss = SiamFFNLoss(cfg)

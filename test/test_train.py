@@ -14,7 +14,7 @@ import torch
 
 from fgsgt_ros.data.sequence import read_plain_dataset
 from fgsgt_ros.data.synth import PRESETS as SYNTH, generate_dataset
-from fgsgt_ros.model.config import get_preset as model_preset
+from fgsgt_ros.model.families.fgsgt import get_preset as model_preset
 from fgsgt_ros.training.config import ALL_BACKBONE_LAYERS, get_preset as train_preset
 from fgsgt_ros.training.trainer import Trainer, lr_at
 
@@ -120,7 +120,7 @@ DDP_SCRIPT = textwrap.dedent("""
     import dataclasses, sys, torch, torch.distributed as dist
     sys.path.insert(0, {repo!r})
     from fgsgt_ros.data.sequence import read_plain_dataset
-    from fgsgt_ros.model.config import get_preset
+    from fgsgt_ros.model.families.fgsgt import get_preset
     from fgsgt_ros.training.config import get_preset as tp
     from fgsgt_ros.training.trainer import Trainer
     model = dataclasses.replace(get_preset("fgsgt_tiny"), name="t", exemplar_size=63, instance_size=127,

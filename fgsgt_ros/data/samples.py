@@ -16,9 +16,9 @@ One sample = (template crop, search crop, targets) built as in SiamRPN++ trainin
    model's instance size) is the same affine warp.
 5. **Crop augmentation**: blur, noise, contrast/gamma (AGC change), polarity flip (white-hot vs
    black-hot, applied to both crops of a pair).
-6. **Targets** (the contract of ``fgsgt_ros.model.loss``): anchor labels (IoU > 0.6 positive, at
-   most 16; IoU < 0.3 negative, at most 48; negative pairs: only anchors within ``neg_window``
-   cells of where the other object is are negatives), regression targets from
+6. **Targets** of the model's family (``fgsgt_ros.data.targets``). FGSGT: anchor labels (IoU >
+   0.6 positive, at most 16; IoU < 0.3 negative, at most 48; negative pairs: only anchors within
+   ``neg_window`` cells of where the other object is are negatives), regression targets from
    ``fgsgt_ros.model.anchors.encode``, weights 1/num_pos, the saliency mask (1 inside the target
    box in search-crop pixels, all 0 for negative pairs) and the target box (cx, cy, w, h) relative
    to the search-crop centre.
@@ -30,15 +30,14 @@ DistributedSampler shards).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence as Seq, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from fgsgt_ros.boxes import cxcywh_to_xywh, iou_xywh, xywh_to_cxcywh
+from fgsgt_ros.boxes import xywh_to_cxcywh
 from fgsgt_ros.data.sequence import Sequence
-from fgsgt_ros.model import anchors as anchor_lib
+from fgsgt_ros.data.targets import make_target_builder
 from fgsgt_ros.tracker.siamese import context_size, crop_affine  # the tracker's crop geometry
 
 #: pysot's instance size: the search shift of REFERENCE.md (64 px) is given at this size
@@ -82,79 +81,6 @@ class SampleConfig:
     neg_num: int = 48
     neg_window: int = 3              # negative pairs: anchors within +-3 cells are negatives
     augment: AugmentConfig = field(default_factory=AugmentConfig)
-
-
-# ---------------------------------------------------------------------------------------------
-# geometry
-
-
-# ---------------------------------------------------------------------------------------------
-# labels
-
-
-class AnchorTarget:
-    """Anchor labels and regression targets for a target box in search-crop coordinates."""
-
-    def __init__(self, stride: int, ratios: Seq[float], scales: Seq[float], score_size: int,
-                 cfg: SampleConfig):
-        self.cfg = cfg
-        self.stride = stride
-        self.score_size = score_size
-        self.num_anchor = len(ratios) * len(scales)
-        self.anchors = anchor_lib.anchor_grid(stride, ratios, scales, score_size)  # (A*S*S, 4)
-        self._anchors_xywh = cxcywh_to_xywh(self.anchors)
-
-    def __call__(self, box_cxcywh: np.ndarray, negative: bool, rng: np.random.Generator
-                 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(label_cls (N,) int64 in {-1,0,1}, label_loc (4, N) float32, label_loc_weight (N,))."""
-        cfg = self.cfg
-        n = len(self.anchors)
-        a, s = self.num_anchor, self.score_size
-        label = np.full(n, -1, dtype=np.int64)
-        weight = np.zeros(n, dtype=np.float32)
-        box = np.asarray(box_cxcywh, dtype=np.float64)
-        delta = anchor_lib.encode(np.maximum(box, [-1e9, -1e9, 1e-3, 1e-3]), self.anchors).astype(np.float32)
-        if negative:
-            # only anchors near where the (other) object is: "near the centre" of the search crop
-            c = s // 2
-            cx = c + int(math.ceil(box[0] / self.stride - 0.5)) if np.isfinite(box[0]) else c
-            cy = c + int(math.ceil(box[1] / self.stride - 0.5)) if np.isfinite(box[1]) else c
-            cx, cy = int(np.clip(cx, 0, s - 1)), int(np.clip(cy, 0, s - 1))
-            w = cfg.neg_window
-            grid = np.zeros((a, s, s), bool)
-            grid[:, max(0, cy - w):cy + w + 1, max(0, cx - w):cx + w + 1] = True
-            cand = np.flatnonzero(grid.reshape(-1))
-            chosen = _select(rng, cand, cfg.neg_num)
-            label[chosen] = 0
-            return label, delta, weight
-        iou = iou_xywh(self._anchors_xywh, cxcywh_to_xywh(box)[None, :])
-        pos = _select(rng, np.flatnonzero(iou > cfg.pos_iou), cfg.pos_num)
-        neg = _select(rng, np.flatnonzero(iou < cfg.neg_iou), cfg.neg_num)
-        label[pos] = 1
-        label[neg] = 0
-        if len(pos):
-            weight[pos] = 1.0 / len(pos)
-        return label, delta, weight
-
-
-def _select(rng: np.random.Generator, idx: np.ndarray, k: int) -> np.ndarray:
-    if len(idx) <= k:
-        return idx
-    return rng.choice(idx, size=k, replace=False)
-
-
-def saliency_mask(box_cxcywh: np.ndarray, size: int) -> np.ndarray:
-    """(1, size, size) float32: 1 on pixels whose centre is inside the box (centre-relative)."""
-    cx, cy, w, h = [float(v) for v in box_cxcywh]
-    centres = np.arange(size, dtype=np.float32) + 0.5 - size / 2
-    inx = (centres >= cx - w / 2) & (centres < cx + w / 2)
-    iny = (centres >= cy - h / 2) & (centres < cy + h / 2)
-    m = (iny[:, None] & inx[None, :]).astype(np.float32)
-    if m.sum() == 0 and w > 0 and h > 0:  # tiny box: mark the nearest pixel
-        j = int(np.clip(np.floor(cx + size / 2), 0, size - 1))
-        i = int(np.clip(np.floor(cy + size / 2), 0, size - 1))
-        m[i, j] = 1.0
-    return m[None]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,10 +129,8 @@ class PairDataset:
         self.exemplar_size = int(model_cfg.exemplar_size)
         self.instance_size = int(model_cfg.instance_size)
         self.preprocess = preprocess if preprocess is not None else default_preprocessor()
-        from fgsgt_ros.model.registry import family_of
-
         # the loss targets of the model's family (anchor labels + saliency for FGSGT)
-        self.targets = family_of(model_cfg).make_target_builder(model_cfg, cfg)
+        self.targets = make_target_builder(model_cfg, cfg)
         # keep only sequences with at least one present frame; remember the present frame indices
         self.sequences: List[Sequence] = []
         self.present: List[np.ndarray] = []
@@ -329,22 +253,6 @@ class PairDataset:
 
 #: Keys of a sample that are not loss targets (the trainer sends every other key to the loss).
 INPUT_KEYS = ("template", "search", "negative")
-
-
-def anchor_targets(model_cfg, sample_cfg: SampleConfig):
-    """The FGSGT family's target builder: anchor labels, regression targets, saliency mask and the
-    target box (the contract of ``fgsgt_ros.model.loss.FGSGTLoss``)."""
-    anchors = AnchorTarget(model_cfg.stride, model_cfg.anchor_ratios, model_cfg.anchor_scales,
-                           model_cfg.score_size, sample_cfg)
-    size = int(model_cfg.instance_size)
-
-    def build(box: np.ndarray, negative: bool, rng: np.random.Generator, info=None):
-        label_cls, label_loc, label_w = anchors(box, negative, rng)
-        sal = (np.zeros((1, size, size), np.float32) if negative else saliency_mask(box, size))
-        return {"label_cls": label_cls, "label_loc": label_loc, "label_loc_weight": label_w,
-                "saliency": sal, "target_box": np.asarray(box, np.float32)}
-
-    return build
 
 
 def to_model_input(batch_images):

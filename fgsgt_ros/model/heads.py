@@ -1,11 +1,13 @@
-"""Neck and the three DW-Corr RPN heads with learned weighted fusion (SiamRPN++, paper Fig. 1).
+"""Correlation heads of the Siamese families.
 
-Neck: 1x1 conv + BN per level (F3, F4, F5 -> ``neck_channels``); the template map is centre-cropped
-(15x15 -> 7x7 at 127 px) to drop the padding-dominated border.
-Head (per level, separately for cls and loc): 3x3 conv+BN+ReLU on the template (-> kernel) and on
-the search map, depth-wise cross-correlation, then 1x1 conv+BN+ReLU and a 1x1 conv to 2A or 4A
-channels. The three levels are fused by softmax-normalised learned weights.
-Output layout is the contract in ``anchors.py``: cls channel k*A + a, loc channel j*A + a.
+- SiamRPN++ (FGSGT family): three DW-Corr RPN heads with learned weighted fusion (paper Fig. 1).
+  Head (per level, separately for cls and loc): 3x3 conv+BN+ReLU on the template (-> kernel) and on
+  the search map, depth-wise cross-correlation, then 1x1 conv+BN+ReLU and a 1x1 conv to 2A or 4A
+  channels. The three levels are fused by softmax-normalised learned weights. Output layout is the
+  contract in ``anchors.py``: cls channel k*A + a, loc channel j*A + a.
+- SiamFFN: ``FeatureFusionHead`` (per-level DW-Corr response maps, scale attention, one shared
+  cls / regression head) and its SiamBAN-style ablation ``ResultFusionHead``.
+- IBFP: ``Branch``, the centre / ltrb conv tower.
 """
 
 from __future__ import annotations
@@ -16,26 +18,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-class Neck(nn.Module):
-    """1x1 conv + BN to ``out_channels`` for each level; ``crop`` centre-crops template maps."""
-
-    def __init__(self, in_channels: Sequence[int], out_channels: int, crop: int):
-        super().__init__()
-        self.crop = crop
-        self.adjust = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(c, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels))
-            for c in in_channels)
-
-    def forward(self, feats: Sequence[torch.Tensor], template: bool) -> List[torch.Tensor]:
-        outs = []
-        for adjust, f in zip(self.adjust, feats):
-            h = adjust(f)
-            if template and h.shape[-1] > self.crop:
-                left = (h.shape[-1] - self.crop) // 2
-                h = h[:, :, left:left + self.crop, left:left + self.crop]
-            outs.append(h)
-        return outs
+from .necks import conv_bn_relu
 
 
 def xcorr_depthwise(search: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
@@ -48,24 +31,36 @@ def xcorr_depthwise(search: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     return out.reshape(b, c, out.shape[2], out.shape[3])
 
 
-class DepthwiseXCorr(nn.Module):
-    """One DW-Corr branch (cls or loc) of one level."""
+class DWCorr(nn.Module):
+    """One level's similarity response map: 3x3 conv+BN+ReLU on template (-> kernel) and search,
+    depth-wise cross-correlation (SiamFFN's matching module: SiamRPN++'s DW-Corr, no head)."""
 
-    def __init__(self, in_channels: int, hidden: int, out_channels: int):
+    def __init__(self, in_channels: int, hidden: int):
         super().__init__()
         self.conv_kernel = nn.Sequential(nn.Conv2d(in_channels, hidden, 3, bias=False),
                                          nn.BatchNorm2d(hidden), nn.ReLU(inplace=True))
         self.conv_search = nn.Sequential(nn.Conv2d(in_channels, hidden, 3, bias=False),
                                          nn.BatchNorm2d(hidden), nn.ReLU(inplace=True))
-        self.head = nn.Sequential(nn.Conv2d(hidden, hidden, 1, bias=False),
-                                  nn.BatchNorm2d(hidden), nn.ReLU(inplace=True),
-                                  nn.Conv2d(hidden, out_channels, 1))
 
     def kernel(self, z: torch.Tensor) -> torch.Tensor:
         return self.conv_kernel(z)
 
     def forward(self, kernel: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return self.head(xcorr_depthwise(self.conv_search(x), kernel))
+        return xcorr_depthwise(self.conv_search(x), kernel)
+
+
+class DepthwiseXCorr(DWCorr):
+    """One DW-Corr branch (cls or loc) of one level: ``DWCorr`` + a 1x1 conv+BN+ReLU, 1x1 conv
+    head to ``out_channels``."""
+
+    def __init__(self, in_channels: int, hidden: int, out_channels: int):
+        super().__init__(in_channels, hidden)
+        self.head = nn.Sequential(nn.Conv2d(hidden, hidden, 1, bias=False),
+                                  nn.BatchNorm2d(hidden), nn.ReLU(inplace=True),
+                                  nn.Conv2d(hidden, out_channels, 1))
+
+    def forward(self, kernel: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return self.head(super().forward(kernel, x))
 
 
 class MultiRPN(nn.Module):
@@ -105,3 +100,112 @@ class MultiRPN(nn.Module):
             cls = c if cls is None else cls + c
             loc = l_ if loc is None else loc + l_
         return cls, loc
+
+
+# ---------------------------------------------------------------------------------------------
+# SiamFFN
+
+
+def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """max(0, min(1, (x + 1) / 2)) (Eq. 4)."""
+    return ((x + 1.0) * 0.5).clamp(0.0, 1.0)
+
+
+class ScaleAttention(nn.Module):
+    """Scale attention (Eq. 2-5): per level GAP -> 1x1 conv (C -> 1) -> ReLU; hard sigmoid over
+    the stacked levels; weighted mean of the response maps. Returns (F_out, W (B, L))."""
+
+    def __init__(self, levels: int, channels: int, bias_init: float = 0.5):
+        super().__init__()
+        self.bias_init = float(bias_init)
+        self.convs = nn.ModuleList(nn.Conv2d(channels, 1, 1) for _ in range(levels))
+
+    def init_special(self):
+        for conv in self.convs:
+            nn.init.zeros_(conv.weight)
+            nn.init.constant_(conv.bias, self.bias_init)
+
+    def forward(self, maps: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+        pis = [F.relu(conv(f.mean(dim=(2, 3), keepdim=True))) for conv, f in zip(self.convs, maps)]
+        w = hard_sigmoid(torch.cat(pis, dim=1))                    # (B, L, 1, 1)
+        stacked = torch.stack(list(maps), dim=1)                   # (B, L, C, H, W)
+        fused = (stacked * w.unsqueeze(2)).mean(dim=1)
+        return fused, w.flatten(1)
+
+
+def _branch(hidden: int, out: int) -> nn.Sequential:
+    """Decoding branch of the shared head: 1x1 conv+BN+ReLU, 1x1 conv (SiamBAN's per-level head)."""
+    return nn.Sequential(nn.Conv2d(hidden, hidden, 1, bias=False), nn.BatchNorm2d(hidden),
+                         nn.ReLU(inplace=True), nn.Conv2d(hidden, out, 1))
+
+
+class FeatureFusionHead(nn.Module):
+    """Three DW-Corr response maps (one shared or three per-level matching modules) -> scale
+    attention -> one shared cls / regression head."""
+
+    def __init__(self, levels: int, in_channels: int, hidden: int, bias_init: float,
+                 shared_corr: bool = True):
+        super().__init__()
+        self.levels = levels
+        self.corr = nn.ModuleList(DWCorr(in_channels, hidden)
+                                  for _ in range(1 if shared_corr else levels))
+        self.attention = ScaleAttention(levels, hidden, bias_init)
+        self.cls = _branch(hidden, 2)
+        self.loc = _branch(hidden, 4)
+
+    def init_special(self):
+        for branch in (self.cls, self.loc):
+            nn.init.normal_(branch[-1].weight, std=0.01)
+            nn.init.zeros_(branch[-1].bias)
+
+    def _corr(self, level: int) -> DWCorr:
+        return self.corr[level if len(self.corr) > 1 else 0]
+
+    def kernels(self, zs: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, ...]:
+        return tuple(self._corr(i).kernel(z) for i, z in enumerate(zs))
+
+    def forward(self, kernels, xs):
+        maps = [self._corr(i)(k, x) for i, (k, x) in enumerate(zip(kernels, xs))]
+        fused, w = self.attention(maps)
+        return self.cls(fused), self.loc(fused), w
+
+
+class ResultFusionHead(nn.Module):
+    """SiamBAN-style ablation: per-level cls / regression DW-Corr heads, results fused with
+    softmax-normalised learned weights (``heads.MultiRPN`` with one prediction per point)."""
+
+    def __init__(self, levels: int, in_channels: int, hidden: int):
+        super().__init__()
+        self.rpn = MultiRPN(levels, in_channels, hidden, 1)
+
+    def init_special(self):
+        self.rpn.init_special()
+
+    def kernels(self, zs):
+        return self.rpn.kernels(zs)
+
+    def forward(self, kernels, xs):
+        cls, loc = self.rpn(kernels, xs)
+        return cls, loc, None
+
+
+# ---------------------------------------------------------------------------------------------
+# IBFP
+
+
+class Branch(nn.Module):
+    """``n`` 3x3 convs: n-1 conv+BN+ReLU at ``hidden`` channels, then a conv to ``out``."""
+
+    def __init__(self, cin: int, hidden: int, out: int, n: int):
+        super().__init__()
+        layers: List[nn.Module] = []
+        c = cin
+        for _ in range(n - 1):
+            layers.append(conv_bn_relu(c, hidden, 3))
+            c = hidden
+        self.tower = nn.Sequential(*layers)
+        self.out = nn.Conv2d(c, out, 3, padding=1)
+
+    def forward(self, x):
+        return self.out(self.tower(x))
+

@@ -13,7 +13,8 @@ Layout contract with anchor-free heads (pure numpy or torch; every function take
 
 Boxes are ``(cx, cy, w, h)`` relative to the crop centre, in crop pixels (continuous coordinates).
 Label assignment for training (``assign_labels``) lives here too, so the target builders of every
-anchor-free family share it.
+anchor-free family share it, and IBFP's Gaussian centre label and regression mask
+(``center_label``, ``regression_mask``, also used by the tracker's online branch).
 """
 
 from __future__ import annotations
@@ -172,3 +173,34 @@ def score_map_to_crop(prob, stride: int, instance_size: int):
     pad = instance_size - s * stride
     lo = pad // 2
     return F.pad(up, (lo, pad - lo, lo, pad - lo))
+
+
+# ---------------------------------------------------------------------------------------------
+# IBFP labels (shared by its training targets and the tracker's online branch)
+
+
+def center_label(box_cxcywh, points: np.ndarray, stride: float, loss) -> np.ndarray:
+    """(N,) float32 Gaussian centre label at ``points`` (N, 2) for a box (cx, cy, w, h) relative
+    to the crop centre: exp(-dx^2 / 2 sx^2 - dy^2 / 2 sy^2), sigma from ``loss.label_sigma``
+    (``loss``: an ``IBFPLossConfig``)."""
+    cx, cy, w, h = (float(v) for v in box_cxcywh)
+    smin = loss.label_sigma_min_cells * float(stride)
+    sx = max(loss.label_sigma * w, smin)
+    sy = max(loss.label_sigma * h, smin)
+    g = np.exp(-0.5 * (((points[:, 0] - cx) / sx) ** 2 + ((points[:, 1] - cy) / sy) ** 2))
+    return g.astype(np.float32)
+
+
+def regression_mask(box_cxcywh, points: np.ndarray, ratio: float) -> np.ndarray:
+    """(N,) bool: points with |dx| <= ratio * w and |dy| <= ratio * h from the box centre (the
+    paper's Fig. 5b); a box too small to hold one gets the point nearest its centre if that point
+    lies inside the box (small thermal targets)."""
+    cx, cy, w, h = (float(v) for v in box_cxcywh)
+    dx, dy = np.abs(points[:, 0] - cx), np.abs(points[:, 1] - cy)
+    mask = (dx <= ratio * w) & (dy <= ratio * h)
+    if not mask.any():
+        i = int(np.argmin(dx ** 2 + dy ** 2))
+        if dx[i] <= w / 2 and dy[i] <= h / 2:
+            mask[i] = True
+    return mask
+

@@ -34,18 +34,13 @@ models without calibration).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Dict, Mapping, Tuple
+from typing import Dict, Mapping
 
 
 #: Field metadata of the per-model settings that ``fgsgt calibrate --write`` measures and stores in
 #: a checkpoint's ``extra["tracker_config"]`` (``build_tracker`` and the ROS node then use the
 #: checkpoint's values as defaults; the defaults below are for models without calibration).
 _CALIBRATED = {"calibrated": True}
-
-
-def calibrated_fields() -> Tuple[str, ...]:
-    """Names of the TrackerConfig fields a checkpoint's calibration sets."""
-    return tuple(f.name for f in fields(TrackerConfig) if f.metadata.get("calibrated"))
 
 
 #: how ``TrackerConfig.with_text_overrides`` reads a bool

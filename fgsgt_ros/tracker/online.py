@@ -55,8 +55,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from fgsgt_ros.model.ibfp import IBFPLossConfig, OnlineConfig, center_label, focal_hinge_mse
-from fgsgt_ros.model.points import point_grid
+from fgsgt_ros.model.config import OnlineConfig
+from fgsgt_ros.model.families.ibfp import IBFPLossConfig
+from fgsgt_ros.model.losses import focal_hinge_mse
+from fgsgt_ros.model.points import center_label, point_grid
 
 
 class OnlineNet(nn.Module):

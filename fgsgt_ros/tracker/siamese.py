@@ -126,7 +126,8 @@ class SiameseTracker(NetworkTracker):
     """Tracker around a network with ``template(z)`` and ``track(x) -> (cls, loc, sal)``.
 
     Args:
-        model: the network (``fgsgt_ros.model.network.FGSGTNet`` or anything with that interface).
+        model: the network (``fgsgt_ros.model.families.fgsgt.FGSGTNet`` or anything with that
+            interface).
         model_cfg: provides ``exemplar_size`` and ``instance_size`` (and, for the default anchor
             decoder, ``stride``, ``anchor_ratios``, ``anchor_scales``).
         tracker_cfg: hyperparameters (``TrackerConfig()`` defaults when None).

@@ -1,4 +1,5 @@
-"""Backbones of the FGSGT / SiamRPN++ family, chosen by ``ModelConfig.backbone.kind``.
+"""Backbones. Those of the FGSGT / SiamRPN++ family are chosen by ``ModelConfig.backbone.kind``
+(``build_backbone``); ``resnet.py`` also holds IBFP's ResNet-18 and ``alexnet.py`` MMNet's AlexNet.
 
 Every backbone returns a tuple of feature maps and names which of them feed what:
 ``saliency_taps`` index F1..F5 of the paper (what RRSPN reads, strides 2, 4, 8 and the deepest
@@ -6,7 +7,7 @@ two), ``neck_taps`` the three maps the DW-Corr heads correlate (one resolution),
 widths of all outputs. The last output is the one the FGPCB refinement of a pretrained
 backbone works on.
 
-- ``resnet``: the SiamRPN++ ResNet built from the config's sizes (``model/backbone.py``), FGPCB
+- ``resnet``: the SiamRPN++ ResNet built from the config's sizes (``resnet.py``), FGPCB
   inside its Conv4 stage, trained from scratch or from a torchvision file.
 - ``mobilenetv3_nano``: NanoTrack v3's tracking-trained MobileNetV3-small (``mobilenetv3.py``).
 - ``efficientnet_lite0``: ImageNet EfficientNet-Lite0 cut at stride 16 (``efficientnet_lite.py``).
@@ -26,6 +27,7 @@ import torch.nn as nn
 
 from .efficientnet_lite import EfficientNetLite0
 from .mobilenetv3 import MobileNetV3Nano, nanotrack_state_dict
+from .resnet import ResNetBackbone
 
 #: the pretrained kinds' modules (parameter names = those of their weight files)
 PRETRAINED_KINDS = {"mobilenetv3_nano": MobileNetV3Nano, "efficientnet_lite0": EfficientNetLite0}
@@ -39,8 +41,6 @@ def build_backbone(cfg) -> nn.Module:
     """The backbone of a ``ModelConfig`` (ResNet with its FGPCB blocks, or a pretrained trunk)."""
     kind = cfg.backbone.kind
     if kind == "resnet":
-        from ..backbone import ResNetBackbone
-
         return ResNetBackbone(cfg.backbone, cfg.fgpcb)
     return PRETRAINED_KINDS[kind](cfg.stride)
 

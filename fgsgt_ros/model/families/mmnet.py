@@ -3,7 +3,7 @@ Tracking" (Liu et al., AAAI 2020), in pure PyTorch.
 
 Parts (the paper's Fig. 1 and 2):
 
-- **Shared backbone**: AlexNet without any padding (SiamFC geometry, total stride 8):
+- **Shared backbone** (``backbones.alexnet.AlexNetNoPad``): AlexNet without any padding (SiamFC geometry, total stride 8):
   conv1 (stride 2) + max-pool, conv2 + max-pool, conv3, conv4, conv5; BatchNorm + ReLU after conv1-4,
   conv5 is linear. 127 px exemplar -> 6x6 conv5 / 10x10 conv3; 255 px search -> 22x22 / 26x26.
 - **Discriminative matching** (eq. 1): CFNet-style correlation-filter block ``sigma`` on the exemplar's
@@ -31,13 +31,27 @@ k^ = sum_c |x^_c|^2, w^_c = conj(alpha^) x^_c. ``lambda_abs = cf_lambda * E / n`
 energy sum_c,p x_c(p)^2 (= the mean of k^), so the regularisation is invariant to the feature scale.
 The 2-D DFTs are real matrix products with fixed cosine/sine matrices (no complex tensors, no FFT
 op), so the template path exports to ONNX and runs on CPU and CUDA alike.
+
+Presets (``PRESETS``):
+
+- ``mmnet``: the paper's size (AlexNet without padding, 96-256-384-384-256 channels with its
+  two-tower groups, 127/255 px crops, 17x17 score map) with all four parts;
+- ``mmnet_tiny``: the same geometry (127/255 px, stride 8, 17x17 scores) with a 7x7 conv1 and
+  16-32-64-64-48 channels: about the per-frame cost of ``fgsgt_tiny`` (one search crop), so it
+  trains on the same CPU budget;
+- the ablation rows of the paper's Table 1 at both sizes (``<size>_dis``: discriminative matching
+  only; ``_cls``: + classification branch; ``_hc``: + fine-grained matching with the holistic
+  correlation module only; ``_pc``: + fine-grained matching with the pixel-level module only; the
+  plain name is the full model).
+
+Loss: ``fgsgt_ros.model.losses.MMNetLoss``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
@@ -45,7 +59,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .config import config_from_dict
+from ..backbones.alexnet import AlexNetNoPad
+from ..config import config_from_dict
 
 #: Object classes of the generated training data, in the order of the classification logits: the
 #: shapes the synthetic generator draws targets from (``fgsgt_ros.data.synth.SHAPES``; a test keeps
@@ -286,33 +301,6 @@ class FineGrainedAware(nn.Module):
 # network
 
 
-class AlexNetNoPad(nn.Module):
-    """SiamFC's AlexNet (no padding anywhere); ``forward`` -> (conv3, conv5) features."""
-
-    def __init__(self, cfg: MMNetBackboneConfig):
-        super().__init__()
-        c, k, g = cfg.channels, cfg.kernels, cfg.groups
-
-        def block(cin, cout, ks, groups, stride=1):
-            return nn.Sequential(nn.Conv2d(cin, cout, ks, stride=stride, groups=groups, bias=False),
-                                 nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
-
-        self.conv1 = block(3, c[0], k[0], g[0], stride=2)
-        self.pool1 = nn.MaxPool2d(3, 2)
-        self.conv2 = block(c[0], c[1], k[1], g[1])
-        self.pool2 = nn.MaxPool2d(3, 2)
-        self.conv3 = block(c[1], c[2], k[2], g[2])
-        self.conv4 = block(c[2], c[3], k[3], g[3])
-        self.conv5 = nn.Conv2d(c[3], c[4], k[4], groups=g[4])
-
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        x = (x - 128.0) / 64.0                         # 0..255 grey -> about unit range
-        x = self.pool1(self.conv1(x))
-        x = self.pool2(self.conv2(x))
-        f3 = self.conv3(x)
-        f5 = self.conv5(self.conv4(f3))
-        return f3, f5
-
 
 def feature_sizes(cfg: MMNetConfig, size: int) -> Tuple[int, int]:
     """(conv3, conv5) side for an input of ``size`` px."""
@@ -423,39 +411,27 @@ class MMNet(nn.Module):
         return out
 
 
-class MMNetLoss(nn.Module):
-    """Eq. 10: lambda1 L_dis + lambda2 L_cls + lambda3 L_fin.
+# ---------------------------------------------------------------------------------------------
+# presets
 
-    Targets (``fgsgt_ros.data.targets_mmnet``): ``label`` (B, 1, S, S) in {0, 1} (SiamFC: 1 within
-    ``label_radius`` of the target centre), ``label_weight`` (B, 1, S, S) (positives and negatives
-    each weigh 1/2 per pair, all-negative maps weigh 1), ``category`` (B,) class index or -1 (unknown
-    class, negative pair: ignored). The logistic loss log(1 + exp(-y o)) with y = 2 label - 1 is the
-    binary cross-entropy of the logits o."""
 
-    def __init__(self, cfg: MMNetConfig):
-        super().__init__()
-        self.cfg = cfg
+_TINY_BACKBONE = MMNetBackboneConfig(channels=(16, 32, 64, 64, 48), kernels=(7, 5, 3, 3, 3),
+                                     groups=(1, 1, 1, 1, 1))
 
-    def _logistic(self, logits, label, weight):
-        per = F.binary_cross_entropy_with_logits(logits, label, reduction="none")
-        return (per * weight).sum() / max(1, logits.shape[0])
 
-    def forward(self, outputs: Dict[str, torch.Tensor], targets: Dict[str, torch.Tensor]):
-        cfg = self.cfg
-        label, weight = targets["label"].float(), targets["label_weight"].float()
-        losses = {"dis": self._logistic(outputs["dis"], label, weight)}
-        total = cfg.loss_dis * losses["dis"]
-        if "fin" in outputs:
-            losses["fin"] = self._logistic(outputs["fin"], label, weight)
-            total = total + cfg.loss_fin * losses["fin"]
-        if "cls_logits" in outputs:
-            logits = outputs["cls_logits"]
-            cat = targets["category"].long().reshape(-1)
-            known = cat >= 0
-            if bool(known.any()):
-                losses["cls"] = F.cross_entropy(logits[known], cat[known])
-            else:  # no labelled exemplar in this batch: a zero that keeps the graph
-                losses["cls"] = logits.sum() * 0.0
-            total = total + cfg.loss_cls * losses["cls"]
-        losses["total"] = total
-        return losses
+def _rows(base: MMNetConfig):
+    """The ablation rows of Table 1 for one size: Dis, +Cls, +Fine-Hc, +Fine-Pc, all."""
+    n = base.name
+    return {
+        f"{n}_dis": replace(base, name=f"{n}_dis", classification=False, fine_holistic=False,
+                            fine_pixel=False),
+        f"{n}_cls": replace(base, name=f"{n}_cls", fine_holistic=False, fine_pixel=False),
+        f"{n}_hc": replace(base, name=f"{n}_hc", fine_pixel=False),
+        f"{n}_pc": replace(base, name=f"{n}_pc", fine_holistic=False),
+        n: base,
+    }
+
+
+PRESETS = {}
+PRESETS.update(_rows(MMNetConfig(name="mmnet")))
+PRESETS.update(_rows(MMNetConfig(name="mmnet_tiny", backbone=_TINY_BACKBONE)))

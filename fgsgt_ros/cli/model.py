@@ -23,7 +23,7 @@ def _load(spec: str, allow_untrained: bool):
     if spec.strip().lower() in PEERS:
         raise UserError(f"{spec!r} is an OpenCV tracker, not a network")
     if allow_untrained:  # any preset is valid here, with or without shipped weights
-        from .registry import PRESETS
+        from fgsgt_ros.model.registry import PRESETS
         name = spec.strip()
         if name != DEFAULT_TRACKER and name not in PRESETS and ":" not in name \
                 and not Path(name).expanduser().exists() and not name.endswith((".pt", ".onnx")):
@@ -56,8 +56,8 @@ def _training_summary(extra) -> str:
 
 
 def _cmd_info(args) -> int:
-    from .profile import count_gflops, count_params
-    from .registry import family_of
+    from fgsgt_ros.model.profile import count_gflops, count_params
+    from fgsgt_ros.model.registry import family_of
 
     loaded = _load(args.model, allow_untrained=True)
     cfg, net = loaded.model_cfg, loaded.model
@@ -102,7 +102,7 @@ def _cmd_info(args) -> int:
 
 def _cmd_export(args) -> int:
     from fgsgt_ros.cli import UserError
-    from .export import export_onnx, read_onnx_metadata
+    from fgsgt_ros.model.export import export_onnx, read_onnx_metadata
 
     spec = args.model or args.checkpoint
     if not spec:
@@ -129,7 +129,7 @@ def _cmd_export(args) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from .export import OPSET
+    from fgsgt_ros.model.export import OPSET
 
     model_help = ("fgsgt (the shipped model), a preset name (fgsgt_tiny, ...), PRESET:PATH or a "
                   "checkpoint path")

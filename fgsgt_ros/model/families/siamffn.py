@@ -1,7 +1,8 @@
 """SiamFFN: Siamese Feature Fusion Network (Bao, Yan, Yang, Chen, "SiamFFN: Siamese Feature Fusion
 Network for Visual Tracking", Electronics 2023), with its ablation (SiamBAN-style result fusion).
 
-Network (pure PyTorch; backbone and neck are the project's SiamRPN++ ResNet and 1x1 neck):
+Network (pure PyTorch; backbone and neck are the project's SiamRPN++ ResNet and 1x1 neck, the
+heads ``heads.FeatureFusionHead`` / ``heads.ResultFusionHead``):
 
 - backbone F3, F4, F5 -> neck (1x1 conv + BN; template centre-cropped to ``template_crop``);
 - ``fusion="feature"`` (SiamFFN, paper Fig. 3/4): per level a depth-wise cross-correlation
@@ -23,7 +24,8 @@ over the search crop (display only). Inference API as ``FGSGTNet``::
     cls, ltrb, sal = net.track_with_kernels(x, *kernels)
     net.template(z); cls, ltrb, sal = net.track(x)
 
-Training: ``forward_train(z, x) -> {'cls', 'ltrb', 'scale_weights'}``; loss in ``siamffn_loss``.
+Training: ``forward_train(z, x) -> {'cls', 'ltrb', 'scale_weights'}``; loss
+``fgsgt_ros.model.losses.SiamFFNLoss``.
 """
 
 from __future__ import annotations
@@ -31,18 +33,19 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, Dict, Sequence, Tuple
+from typing import Any, Dict, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .backbone import ResNetBackbone
-from .config import PRESETS as _FGSGT_PRESETS
-from .config import BackboneConfig, FGPCBConfig, config_from_dict, feature_size
-from .heads import MultiRPN, Neck, xcorr_depthwise
-from .points import score_map_to_crop
-from .siamese_base import SiameseNet
+from ..backbones.resnet import ResNetBackbone
+from ..config import BackboneConfig, FGPCBConfig, config_from_dict, feature_size
+from ..heads import FeatureFusionHead, ResultFusionHead
+from ..necks import Neck
+from ..points import score_map_to_crop
+from ..siamese_base import SiameseNet
+from .fgsgt import PRESETS as _FGSGT_PRESETS
 
 FUSIONS = ("feature", "result")
 LABEL_REGIONS = ("ellipse", "box")
@@ -159,108 +162,7 @@ class SiamFFNConfig:
 
 
 # ---------------------------------------------------------------------------------------------
-# modules
-
-
-def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
-    """max(0, min(1, (x + 1) / 2)) (Eq. 4)."""
-    return ((x + 1.0) * 0.5).clamp(0.0, 1.0)
-
-
-class ScaleAttention(nn.Module):
-    """Scale attention (Eq. 2-5): per level GAP -> 1x1 conv (C -> 1) -> ReLU; hard sigmoid over
-    the stacked levels; weighted mean of the response maps. Returns (F_out, W (B, L))."""
-
-    def __init__(self, levels: int, channels: int, bias_init: float = 0.5):
-        super().__init__()
-        self.bias_init = float(bias_init)
-        self.convs = nn.ModuleList(nn.Conv2d(channels, 1, 1) for _ in range(levels))
-
-    def init_special(self):
-        for conv in self.convs:
-            nn.init.zeros_(conv.weight)
-            nn.init.constant_(conv.bias, self.bias_init)
-
-    def forward(self, maps: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
-        pis = [F.relu(conv(f.mean(dim=(2, 3), keepdim=True))) for conv, f in zip(self.convs, maps)]
-        w = hard_sigmoid(torch.cat(pis, dim=1))                    # (B, L, 1, 1)
-        stacked = torch.stack(list(maps), dim=1)                   # (B, L, C, H, W)
-        fused = (stacked * w.unsqueeze(2)).mean(dim=1)
-        return fused, w.flatten(1)
-
-
-class DWCorr(nn.Module):
-    """One level's similarity response map: 3x3 conv+BN+ReLU on template (-> kernel) and search,
-    depth-wise cross-correlation (SiamRPN++'s DW-Corr without a per-level head)."""
-
-    def __init__(self, in_channels: int, hidden: int):
-        super().__init__()
-        self.conv_kernel = nn.Sequential(nn.Conv2d(in_channels, hidden, 3, bias=False),
-                                         nn.BatchNorm2d(hidden), nn.ReLU(inplace=True))
-        self.conv_search = nn.Sequential(nn.Conv2d(in_channels, hidden, 3, bias=False),
-                                         nn.BatchNorm2d(hidden), nn.ReLU(inplace=True))
-
-    def kernel(self, z: torch.Tensor) -> torch.Tensor:
-        return self.conv_kernel(z)
-
-    def forward(self, kernel: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return xcorr_depthwise(self.conv_search(x), kernel)
-
-
-def _branch(hidden: int, out: int) -> nn.Sequential:
-    """Decoding branch of the shared head: 1x1 conv+BN+ReLU, 1x1 conv (SiamBAN's per-level head)."""
-    return nn.Sequential(nn.Conv2d(hidden, hidden, 1, bias=False), nn.BatchNorm2d(hidden),
-                         nn.ReLU(inplace=True), nn.Conv2d(hidden, out, 1))
-
-
-class FeatureFusionHead(nn.Module):
-    """Three DW-Corr response maps (one shared or three per-level matching modules) -> scale
-    attention -> one shared cls / regression head."""
-
-    def __init__(self, levels: int, in_channels: int, hidden: int, bias_init: float,
-                 shared_corr: bool = True):
-        super().__init__()
-        self.levels = levels
-        self.corr = nn.ModuleList(DWCorr(in_channels, hidden)
-                                  for _ in range(1 if shared_corr else levels))
-        self.attention = ScaleAttention(levels, hidden, bias_init)
-        self.cls = _branch(hidden, 2)
-        self.loc = _branch(hidden, 4)
-
-    def init_special(self):
-        for branch in (self.cls, self.loc):
-            nn.init.normal_(branch[-1].weight, std=0.01)
-            nn.init.zeros_(branch[-1].bias)
-
-    def _corr(self, level: int) -> DWCorr:
-        return self.corr[level if len(self.corr) > 1 else 0]
-
-    def kernels(self, zs: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, ...]:
-        return tuple(self._corr(i).kernel(z) for i, z in enumerate(zs))
-
-    def forward(self, kernels, xs):
-        maps = [self._corr(i)(k, x) for i, (k, x) in enumerate(zip(kernels, xs))]
-        fused, w = self.attention(maps)
-        return self.cls(fused), self.loc(fused), w
-
-
-class ResultFusionHead(nn.Module):
-    """SiamBAN-style ablation: per-level cls / regression DW-Corr heads, results fused with
-    softmax-normalised learned weights (``heads.MultiRPN`` with one prediction per point)."""
-
-    def __init__(self, levels: int, in_channels: int, hidden: int):
-        super().__init__()
-        self.rpn = MultiRPN(levels, in_channels, hidden, 1)
-
-    def init_special(self):
-        self.rpn.init_special()
-
-    def kernels(self, zs):
-        return self.rpn.kernels(zs)
-
-    def forward(self, kernels, xs):
-        cls, loc = self.rpn(kernels, xs)
-        return cls, loc, None
+# network
 
 
 class SiamFFNNet(SiameseNet):

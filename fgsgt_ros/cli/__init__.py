@@ -3,6 +3,10 @@
 Each area module exposes ``register(subparsers)`` that adds its sub-command(s) and sets
 ``func`` (a callable taking the parsed args and returning an exit code). Errors that a user can fix
 are raised as ``UserError`` and printed as one line with exit code 2, never as a traceback.
+
+The package sits above every layer it serves (no layer imports it): ``cli/data.py`` (generate,
+data sets), ``cli/train.py``, ``cli/evaluate.py`` (eval, calibrate), ``cli/model.py``
+(``model-info`` and ``export-onnx``, which load a model the tracker's way).
 """
 
 from __future__ import annotations
@@ -14,10 +18,10 @@ from typing import List, Optional
 
 # Areas that contribute sub-commands; a missing optional dependency hides only that area.
 COMMAND_MODULES = (
-    "fgsgt_ros.evaluation.cli",
-    "fgsgt_ros.training.cli",
-    "fgsgt_ros.data.cli",
-    "fgsgt_ros.model.cli",
+    "fgsgt_ros.cli.evaluate",
+    "fgsgt_ros.cli.train",
+    "fgsgt_ros.cli.data",
+    "fgsgt_ros.cli.model",
 )
 
 
@@ -57,9 +61,3 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"fgsgt {args.command}: interrupted", file=sys.stderr)
         return 130
 
-
-if __name__ == "__main__":
-    # Run through the importable module so UserError is the same class the areas raise.
-    from fgsgt_ros.cli import main as _main
-
-    sys.exit(_main())

@@ -1,23 +1,23 @@
-"""IBFP: instance-based feature pyramid Siamese network (pure PyTorch), its config and loss.
+"""IBFP: instance-based feature pyramid Siamese network (pure PyTorch), its config and presets.
 
 After Pi, Shao, Gao and Sang, "Instance-based Feature Pyramid for Visual Object Tracking":
 
-- **Backbone**: ResNet-18 (BasicBlocks 2-2-2-2, torchvision geometry and parameter names: 7x7/2
+- **Backbone** (``backbones.resnet.ResNet18Backbone``): ResNet-18 (BasicBlocks 2-2-2-2, torchvision geometry and parameter names: 7x7/2
   stem, 3x3/2 max-pool, stride-2 3x3 convs in layer2-4, total stride 32). The pyramid uses the
   outputs of ``layer4`` (stride 32, the paper's "layer5"), ``layer3`` (stride 16, "layer4") and
   ``layer2`` (stride 8, "layer3"): levels 0 (deep) to 2 (shallow).
-- **CSCS** (compressed-space channel selection, Eq. 6-8): the search feature ``U`` of a level is
+- **CSCS** (``necks.CSCS``, compressed-space channel selection, Eq. 6-8): the search feature ``U`` of a level is
   squeezed by global average and global max pooling, each vector compressed by a 1x1 conv ("fully
   connected") to ``d = eta * C`` channels and the two added into channel weights ``W``; the
   template feature (with background) is compressed by a 1x1 conv, re-weighted channel-wise by
   ``W`` (a depth-wise correlation with a 1x1 kernel), expanded back by a 1x1 conv and added to the
   input: ``G_z = conv(W * conv(F_z)) + F_z``.
-- **IBU** (instance-based up-sampling, Eq. 3-5): ``R = T *dw U`` (depth-wise correlation of the
+- **IBU** (``necks.IBU``, instance-based up-sampling, Eq. 3-5): ``R = T *dw U`` (depth-wise correlation of the
   centre-cropped template feature over the deep search feature, zero-padded so R keeps U's size),
   ``concat(R, U)`` -> 1x1 conv halving the channels -> 3x3 transposed conv, stride 2 (twice the
   side, the shallow level's channels) -> ``V``; ``concat(V, F_shallow)`` -> 3x3 conv -> the next
   level's search feature. Two IBUs in series: layer4 -> layer3 -> layer2 resolution.
-- **Head** (Fig. 6): the depth-wise correlation of the (CSCS re-weighted, cropped) layer2
+- **Head** (Fig. 6, ``heads.Branch``): the depth-wise correlation of the (CSCS re-weighted, cropped) layer2
   template feature with the up-sampled search feature feeds two branches of ``head_layers`` 3x3
   convs (``head_hidden`` channels): a centre map (B, 1, S, S), regressed to a Gaussian label, and
   an ltrb map (B, 4, S, S): distances in search-crop pixels from each point to the box edges
@@ -44,26 +44,28 @@ Inference (exportable, plain tensors)::
 
 ``feat`` is the search crop's layer3 feature (stride 16): what the tracker's online branch
 (``fgsgt_ros.tracker.online``) learns on. Training: ``forward_train(z, x) -> {center, ltrb}``;
-``IBFPLoss`` is the focal hinge MSE on the centre map (Eq. 9) + L1 on the ltrb of the points near
-the centre (Eq. 10, Fig. 5b); labels from ``center_label`` / ``regression_mask`` below (used by
-``fgsgt_ros.data.targets_ibfp`` and the online branch).
+``fgsgt_ros.model.losses.IBFPLoss`` is the focal hinge MSE on the centre map (Eq. 9) + L1 on the
+ltrb of the points near the centre (Eq. 10, Fig. 5b); labels from ``points.center_label`` /
+``points.regression_mask`` (used by ``fgsgt_ros.data.targets`` and the online branch).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, Tuple
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .config import OnlineConfig, config_from_dict
-from .loss import check_targets
-from .points import point_grid
-from .siamese_base import SiameseNet
+from ..backbones.resnet import ResNet18Backbone
+from ..config import OnlineConfig, config_from_dict
+from ..heads import Branch
+from ..necks import CSCS, IBU, center_crop, conv_bn_relu, dw_corr_same
+from ..points import point_grid
+from ..siamese_base import SiameseNet
 
 FUSIONS = ("single", "concat", "ibu")
 
@@ -210,170 +212,7 @@ PRESETS: Dict[str, IBFPConfig] = {
 
 
 # ---------------------------------------------------------------------------------------------
-# labels (numpy; shared by the training targets and the tracker's online branch)
-
-
-def center_label(box_cxcywh, points: np.ndarray, stride: float, loss: IBFPLossConfig) -> np.ndarray:
-    """(N,) float32 Gaussian centre label at ``points`` (N, 2) for a box (cx, cy, w, h) relative
-    to the crop centre: exp(-dx^2 / 2 sx^2 - dy^2 / 2 sy^2), sigma from ``loss.label_sigma``."""
-    cx, cy, w, h = (float(v) for v in box_cxcywh)
-    smin = loss.label_sigma_min_cells * float(stride)
-    sx = max(loss.label_sigma * w, smin)
-    sy = max(loss.label_sigma * h, smin)
-    g = np.exp(-0.5 * (((points[:, 0] - cx) / sx) ** 2 + ((points[:, 1] - cy) / sy) ** 2))
-    return g.astype(np.float32)
-
-
-def regression_mask(box_cxcywh, points: np.ndarray, ratio: float) -> np.ndarray:
-    """(N,) bool: points with |dx| <= ratio * w and |dy| <= ratio * h from the box centre (the
-    paper's Fig. 5b); a box too small to hold one gets the point nearest its centre if that point
-    lies inside the box (small thermal targets)."""
-    cx, cy, w, h = (float(v) for v in box_cxcywh)
-    dx, dy = np.abs(points[:, 0] - cx), np.abs(points[:, 1] - cy)
-    mask = (dx <= ratio * w) & (dy <= ratio * h)
-    if not mask.any():
-        i = int(np.argmin(dx ** 2 + dy ** 2))
-        if dx[i] <= w / 2 and dy[i] <= h / 2:
-            mask[i] = True
-    return mask
-
-
-# ---------------------------------------------------------------------------------------------
-# building blocks
-
-
-def dw_corr_same(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
-    """Depth-wise correlation of (B, C, k, k) kernels (k odd) over (B, C, H, W), zero-padded to
-    keep H x W, averaged over the kernel taps."""
-    b, c, h, w = x.shape
-    kh, kw = kernel.shape[-2:]
-    out = F.conv2d(x.reshape(1, b * c, h, w), kernel.reshape(b * c, 1, kh, kw),
-                   padding=(kh // 2, kw // 2), groups=b * c)
-    return out.reshape(b, c, h, w) / float(kh * kw)
-
-
-def center_crop(f: torch.Tensor, k: int) -> torch.Tensor:
-    n = f.shape[-1]
-    if k >= n:
-        return f
-    lo = (n - k) // 2
-    return f[:, :, lo:lo + k, lo:lo + k]
-
-
-def _conv_bn_relu(cin, cout, k):
-    return nn.Sequential(nn.Conv2d(cin, cout, k, padding=k // 2, bias=False), nn.BatchNorm2d(cout),
-                         nn.ReLU(inplace=True))
-
-
-class BasicBlock(nn.Module):
-    """torchvision ResNet BasicBlock (parameter names conv1/bn1/conv2/bn2/downsample)."""
-
-    def __init__(self, inplanes, planes, stride=1):
-        super().__init__()
-        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride=stride, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = None
-        if stride != 1 or inplanes != planes:
-            self.downsample = nn.Sequential(nn.Conv2d(inplanes, planes, 1, stride=stride, bias=False),
-                                            nn.BatchNorm2d(planes))
-
-    def forward(self, x):
-        identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return self.relu(out + identity)
-
-
-class ResNet18Backbone(nn.Module):
-    """torchvision ResNet-18 layout (a torchvision state dict loads by name where widths match);
-    returns (layer4, layer3, layer2) features, deep to shallow. ``with_layer4=False`` (the
-    single-level ablation, which never uses it) builds no layer4 and returns None in its place."""
-
-    def __init__(self, cfg: IBFPBackboneConfig, with_layer4: bool = True):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, cfg.stem_channels, 7, stride=2, padding=3, bias=False)
-        self.bn1 = nn.BatchNorm2d(cfg.stem_channels)
-        self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
-        inplanes = cfg.stem_channels
-        stages = list(zip(cfg.planes, cfg.layers))[:4 if with_layer4 else 3]
-        for i, (planes, blocks) in enumerate(stages):
-            stride = 1 if i == 0 else 2
-            layer = []
-            for j in range(blocks):
-                layer.append(BasicBlock(inplanes, planes, stride if j == 0 else 1))
-                inplanes = planes
-            setattr(self, f"layer{i + 1}", nn.Sequential(*layer))
-        self.channels = (cfg.planes[3], cfg.planes[2], cfg.planes[1])
-
-    def forward(self, x):
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        f2 = self.layer2(self.layer1(x))
-        f3 = self.layer3(f2)
-        f4 = self.layer4(f3) if hasattr(self, "layer4") else None
-        return f4, f3, f2
-
-
-class CSCS(nn.Module):
-    """Compressed-space channel selection (Eq. 6-8): re-weights the template feature's channels
-    from the search feature's pooled statistics. ``G_z = expand(W * compress(F_z)) + F_z``."""
-
-    def __init__(self, channels: int, ratio: float):
-        super().__init__()
-        d = max(1, int(round(channels * ratio)))
-        self.fc_avg = nn.Conv2d(channels, d, 1)
-        self.fc_max = nn.Conv2d(channels, d, 1)
-        self.compress = nn.Conv2d(channels, d, 1)
-        self.expand = nn.Conv2d(d, channels, 1)
-
-    def init_special(self):
-        # start close to the identity (G_z ~ F_z) so the pyramid trains first; small, not zero,
-        # so every parameter receives a gradient from the first step
-        nn.init.normal_(self.expand.weight, std=0.01)
-
-    def forward(self, fz: torch.Tensor, ux: torch.Tensor) -> torch.Tensor:
-        w = self.fc_avg(ux.mean(dim=(2, 3), keepdim=True)) + \
-            self.fc_max(ux.amax(dim=(2, 3), keepdim=True))
-        return self.expand(w * self.compress(fz)) + fz
-
-
-class IBU(nn.Module):
-    """Instance-based up-sampling (Eq. 3-5): deep search feature U (+ its correlation with the
-    cropped template T) up-sampled x2 and fused with the shallow search feature."""
-
-    def __init__(self, c_deep: int, c_shallow: int, output_padding: int):
-        super().__init__()
-        self.reduce = _conv_bn_relu(2 * c_deep, c_deep, 1)          # halves concat(R, U)
-        self.up = nn.Sequential(
-            nn.ConvTranspose2d(c_deep, c_shallow, 3, stride=2, padding=1,
-                               output_padding=output_padding, bias=False),
-            nn.BatchNorm2d(c_shallow), nn.ReLU(inplace=True))
-        self.fuse = _conv_bn_relu(2 * c_shallow, c_shallow, 3)
-
-    def forward(self, t: torch.Tensor, u: torch.Tensor, shallow: torch.Tensor) -> torch.Tensor:
-        r = dw_corr_same(u, t)                                           # Eq. 3
-        v = self.up(self.reduce(torch.cat([r, u], dim=1)))               # Eq. 4
-        return self.fuse(torch.cat([v, shallow], dim=1))                 # Eq. 5
-
-
-class Branch(nn.Module):
-    """``n`` 3x3 convs: n-1 conv+BN+ReLU at ``hidden`` channels, then a conv to ``out``."""
-
-    def __init__(self, cin: int, hidden: int, out: int, n: int):
-        super().__init__()
-        layers: List[nn.Module] = []
-        c = cin
-        for _ in range(n - 1):
-            layers.append(_conv_bn_relu(c, hidden, 3))
-            c = hidden
-        self.tower = nn.Sequential(*layers)
-        self.out = nn.Conv2d(c, out, 3, padding=1)
-
-    def forward(self, x):
-        return self.out(self.tower(x))
+# network
 
 
 class IBFPNet(SiameseNet):
@@ -389,7 +228,7 @@ class IBFPNet(SiameseNet):
             if cfg.cscs:
                 self.cscs = nn.ModuleList([CSCS(c, cfg.cscs_ratio) for c in (c4, c3, c2)])
         elif cfg.fusion == "concat":
-            self.concat = _conv_bn_relu(c4 + c3 + c2, c2, 1)
+            self.concat = conv_bn_relu(c4 + c3 + c2, c2, 1)
         head_in = c3 if cfg.fusion == "single" else c2
         self.center_head = Branch(head_in, cfg.head_hidden, 1, cfg.head_layers)
         self.ltrb_head = Branch(head_in, cfg.head_hidden, 4, cfg.head_layers)
@@ -466,49 +305,6 @@ class IBFPNet(SiameseNet):
         return {"center": center, "ltrb": ltrb}
 
 
-# ---------------------------------------------------------------------------------------------
-# loss
-
-
-def focal_hinge_mse(score: torch.Tensor, label: torch.Tensor, alpha: float, gamma: float,
-                    tau: float, power: float = 2.0) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Per-point focal hinge loss of Eq. 9 (elementwise) and the positive mask (label >= tau):
-    label >= tau: label^gamma * |s - label|^power; else alpha * max(0, s)^power."""
-    pos = label >= tau
-    lab = label.clamp_min(1e-12)
-    pos_term = lab.pow(gamma) * (score - label).abs().pow(power)
-    neg_term = alpha * score.clamp_min(0.0).pow(power)
-    return torch.where(pos, pos_term, neg_term), pos
-
-
-class IBFPLoss(nn.Module):
-    """``loss(outputs, targets) -> {'total', 'center', 'reg'}``.
-
-    targets: ``center_label`` (B, 1, S, S) Gaussian, ``ltrb_target`` (B, 4, S, S) crop pixels,
-    ``reg_mask`` (B, 1, S, S) 0/1 (the points near the centre; all 0 for negative pairs).
-    """
-
-    def __init__(self, cfg: IBFPConfig):
-        super().__init__()
-        self.cfg = cfg
-        self.lc = cfg.loss
-
-    def forward(self, outputs: Dict, targets: Dict) -> Dict[str, torch.Tensor]:
-        center, ltrb = outputs["center"], outputs["ltrb"]
-        b, _, s, _ = center.shape
-        need = {"center_label": (b, 1, s, s), "ltrb_target": (b, 4, s, s), "reg_mask": (b, 1, s, s)}
-        check_targets("IBFPLoss", targets, need)
-        lc = self.lc
-        label = targets["center_label"].to(center.dtype)
-        per_point, pos = focal_hinge_mse(center, label, lc.alpha, lc.gamma, lc.tau, lc.power)
-        center_loss = per_point.sum() / pos.sum().clamp_min(1).to(center.dtype)
-        mask = targets["reg_mask"].to(ltrb.dtype)
-        diff = ((ltrb - targets["ltrb_target"].to(ltrb.dtype)).abs() / self.cfg.ltrb_ref).sum(1, keepdim=True)
-        reg = torch.where(mask > 0, diff, torch.zeros_like(diff)).sum() / mask.sum().clamp_min(1.0)
-        total = lc.lambda_center * center_loss + lc.lambda_reg * reg
-        return {"total": total, "center": center_loss, "reg": reg}
-
-
 def build_model(cfg: IBFPConfig) -> IBFPNet:
     if not isinstance(cfg, IBFPConfig):
         raise TypeError(f"expected an IBFPConfig, got {type(cfg).__name__}")
@@ -520,6 +316,5 @@ def points_of(cfg: IBFPConfig) -> np.ndarray:
     return point_grid(cfg.stride, cfg.score_size)
 
 
-__all__ = ["IBFPConfig", "IBFPBackboneConfig", "IBFPLossConfig", "OnlineConfig", "IBFPNet", "IBFPLoss", "PRESETS",
-           "center_label", "regression_mask", "focal_hinge_mse", "dw_corr_same", "level_sizes",
-           "points_of", "build_model"]
+__all__ = ["IBFPConfig", "IBFPBackboneConfig", "IBFPLossConfig", "OnlineConfig", "IBFPNet", "PRESETS",
+           "level_sizes", "points_of", "build_model"]

@@ -217,7 +217,7 @@ def _register_calibrate(subparsers) -> None:
 def run_calibrate(args: argparse.Namespace) -> int:
     from fgsgt_ros.evaluation import calibration as C
     from fgsgt_ros.tracker import TrackerBuildError, load_model
-    from fgsgt_ros.model.registry import family_of
+    from fgsgt_ros.tracker.families import make_tracker as make_family_tracker
 
     try:
         cfg = C.CalibrationConfig(
@@ -239,8 +239,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
 
     def make_tracker(tracker_cfg):
         # the model family's tracker class (SiameseTracker, MMNet's SiamFCTracker, ...)
-        return family_of(loaded.model_cfg).make_tracker(loaded.model, loaded.model_cfg, tracker_cfg,
-                                                         device=args.device)
+        return make_family_tracker(loaded.model, loaded.model_cfg, tracker_cfg, device=args.device)
 
     try:
         if args.dataset is not None:

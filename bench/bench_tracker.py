@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""Whole tracker step (AGC + crop + network + decode) per frame, beside OpenCV CSRT, one thread.
+"""Whole tracker step (AGC + crop + network + decode) per frame, beside OpenCV CSRT and NanoTrack,
+one thread.
 
 What a robot gets at camera rate is the session's step, not the network alone: this bench runs
 ``TrackingSession.step`` (the loop the node, ``fgsgt eval`` and the demo share) on generated
-16-bit frames at Lepton size (160x120) and at 640x512, for each tracker named, interleaved round
-by round with CSRT so that load on a shared machine hits both alike. It reports ms/frame
-(median of the rounds' medians), frames/s and the ratio to CSRT measured in the same run, and
-writes them to a JSON file.
+16-bit frames at Lepton size (160x120) and at 640x512, for each tracker named on each runtime
+named (PyTorch eager, onnxruntime), interleaved round by round with OpenCV's CSRT and NanoTrack
+(``cv2.TrackerNano``) so that load on a shared machine hits all alike. It reports ms/frame
+(median of the rounds' medians), frames/s and the ratio of frame rates to CSRT measured in the
+same run (above 1: faster than CSRT), and writes them to a JSON file. The node's default runtime
+is the one this bench finds faster for the shipped model.
 
 A LOST frame costs more when the re-detection scan searches several tiles (``lost_scan_tiles``,
 one network pass each): for the first network tracker named, the bench also times a LOST spell
@@ -15,8 +18,8 @@ appearance proposals (``lost_scan_proposals``, one correlation over the frame pe
 (mean over the LOST frames, and the scan frames alone, which alternate with the enlarged-region
 search).
 
-    python bench/bench_tracker.py [--trackers fgsgt,siamrpnpp_tiny] [--frames 150] [--rounds 3]
-                                  [--lost-tiles 1,2,4]
+    python bench/bench_tracker.py [--trackers fgsgt,fgsgt_tiny] [--runtimes torch,onnx]
+                                  [--frames 150] [--rounds 3] [--lost-tiles 1,2,4]
 """
 
 from __future__ import annotations
@@ -85,8 +88,10 @@ def _lost_spell(session, frames, box, empty) -> tuple:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--trackers", default="fgsgt", help="comma-separated tracker specs (CSRT is "
-                   "always added as the baseline)")
+    p.add_argument("--trackers", default="fgsgt", help="comma-separated tracker specs (CSRT and "
+                   "NanoTrack are always added as the baselines)")
+    p.add_argument("--runtimes", default="torch,onnx",
+                   help="comma-separated inference runtimes to time each network tracker on")
     p.add_argument("--frames", type=int, default=150)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--lost-tiles", default="1,2,4",
@@ -101,10 +106,22 @@ def main(argv=None) -> int:
     import cv2
 
     cv2.setNumThreads(1)
+    from fgsgt_ros.tracker.peers import peer_name
     from fgsgt_ros.tracker.session import TrackingSession
 
-    names = [t for t in args.trackers.split(",") if t and t != "csrt"] + ["csrt"]
-    sessions = {n: TrackingSession.from_spec(n, num_threads=1) for n in names}
+    peers = ["csrt", "nanotrack"]
+    runtimes = [r.strip() for r in args.runtimes.split(",") if r.strip()]
+    sessions = {}
+    for spec in (t for t in args.trackers.split(",") if t and t not in peers):
+        if peer_name(spec):
+            sessions[spec] = TrackingSession.from_spec(spec, num_threads=1)
+            continue
+        for runtime in runtimes:  # the same network on each runtime
+            name = f"{spec}@{runtime}" if len(runtimes) > 1 else spec
+            sessions[name] = TrackingSession.from_spec(spec, runtime=runtime, num_threads=1)
+    for peer in peers:
+        sessions[peer] = TrackingSession.from_spec(peer, num_threads=1)
+    names = list(sessions)
     results = {}
     for size, (h, w) in SIZES.items():
         frames, box = _frames(h, w, args.frames + 1)
@@ -116,13 +133,13 @@ def main(argv=None) -> int:
     load = os.getloadavg()[0]
     print(f"tracker step (AGC + crop + network + decode), 1 thread, median ms/frame; "
           f"load average {load:.1f}")
-    print(f"{'tracker':<18}" + "".join(f"{s:>22}" for s in SIZES))
+    print(f"{'tracker':<24}" + "".join(f"{s:>24}" for s in SIZES) + "   (x: frame rate / CSRT's)")
     for n in names:
         cells = []
         for size in SIZES:
             ms = results[size][n]
-            cells.append(f"{ms:7.1f} ms {1000 / ms:5.0f} fps {ms / results[size]['csrt']:4.2f}x")
-        print(f"{n:<18}" + "".join(f"{c:>22}" for c in cells))
+            cells.append(f"{ms:6.1f} ms {1000 / ms:5.0f} fps {results[size]['csrt'] / ms:4.2f}x")
+        print(f"{n:<24}" + "".join(f"{c:>24}" for c in cells))
     lost = {}
     network = next((n for n in names if hasattr(sessions[n].tracker, "search_plan")), None)
     tiles = [int(k) for k in args.lost_tiles.split(",") if k.strip()]

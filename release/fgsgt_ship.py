@@ -1,10 +1,11 @@
-"""Write the shipped FGSGT checkpoints from a trained fgsgt_tiny: ``fgsgt_tiny.pt`` (online branch
-on, ``config.FGSGT_TINY_ONLINE``) and ``fgsgt_tiny_offline.pt`` (the same weights, online branch
-off). The online branch has no weights: it lives in the checkpoint's model config.
+"""Write the shipped FGSGT checkpoints from a trained network: ``PRESET.pt`` (the online branch on,
+``FGSGT_ONLINE``) and, for ``fgsgt_tiny``, ``fgsgt_tiny_offline.pt`` (the same weights without it).
+The online branch has no weights: it lives in the checkpoint's model config.
 
-    .venv/bin/python release/fgsgt_ship.py runs/long_s2/export.pt   # any trained fgsgt_tiny file
-Then calibrate each file's LOST thresholds (`fgsgt calibrate fgsgt_tiny:FILE --write`,
-docs/MODEL_CARD.md): mixing changes the score distribution.
+    .venv/bin/python release/fgsgt_ship.py runs/fgsgt_nano/last.pt --preset fgsgt_nano
+    .venv/bin/python release/fgsgt_ship.py runs/long_s2/export.pt   # fgsgt_tiny (the default)
+Then calibrate each file's LOST thresholds (`fgsgt calibrate PRESET:FILE --write`,
+docs/model_cards/fgsgt.md): the online branch changes the score distribution.
 """
 
 from __future__ import annotations
@@ -20,20 +21,28 @@ from fgsgt_ros import weights  # noqa: E402
 from fgsgt_ros.model.checkpoint import (extra_to_ship, load_checkpoint,  # noqa: E402
                                          save_checkpoint)
 from fgsgt_ros.model.config import OnlineConfig  # noqa: E402
-from fgsgt_ros.model.families.fgsgt import FGSGT_TINY_ONLINE, get_preset  # noqa: E402
+from fgsgt_ros.model.families.fgsgt import FGSGT_ONLINE, get_preset  # noqa: E402
+
+#: presets whose offline twin is shipped too (the ablation row of the online branch)
+WITH_OFFLINE_TWIN = ("fgsgt_tiny",)
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("source", help="trained fgsgt_tiny checkpoint (training export, run file or "
+    ap.add_argument("source", help="trained checkpoint of PRESET (training run file, export or "
                                    "a shipped file)")
+    ap.add_argument("--preset", default="fgsgt_tiny", choices=("fgsgt_tiny", "fgsgt_nano"),
+                    help="the network the source must hold (default: fgsgt_tiny)")
     args = ap.parse_args(argv)
     model, cfg, extra = load_checkpoint(args.source)
     offline = dataclasses.replace(cfg, online=OnlineConfig(enabled=False))
-    if offline != get_preset("fgsgt_tiny"):  # the preset keeps the branch off
-        raise SystemExit(f"{args.source} holds a different network than preset 'fgsgt_tiny'")
+    if offline != get_preset(args.preset):  # the preset keeps the branch off
+        raise SystemExit(f"{args.source} holds a different network than preset {args.preset!r}")
     extra = extra_to_ship(extra)  # the training record; LOST thresholds calibrated per file
-    for stem, online in (("fgsgt_tiny", FGSGT_TINY_ONLINE), ("fgsgt_tiny_offline", offline.online)):
+    files = [(args.preset, FGSGT_ONLINE)]
+    if args.preset in WITH_OFFLINE_TWIN:
+        files.append((f"{args.preset}_offline", offline.online))
+    for stem, online in files:
         out = weights.checkpoint_path(stem)
         save_checkpoint(out, model, dataclasses.replace(cfg, online=online), extra=extra)
         print(f"wrote {out} (online branch {'on' if online.enabled else 'off'})")

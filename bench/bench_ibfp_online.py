@@ -111,7 +111,7 @@ def main(argv=None):
                          progress=False)
     seqs = read_plain_dataset(args.data)[:args.sequences]
     loaded = load_model(f"ibfp_tiny:{args.checkpoint}" if os.path.sep in args.checkpoint
-                        else args.checkpoint)
+                        else args.checkpoint, runtime="torch")  # variants rebuild the module
     cfg = loaded.model_cfg
     items = []
     for name, online in variants(cfg).items():

@@ -1,5 +1,6 @@
-"""Write the shipped FGSGT checkpoints from a trained network: ``PRESET.pt`` (the online branch on,
-``FGSGT_ONLINE``) and, for ``fgsgt_tiny``, ``fgsgt_tiny_offline.pt`` (the same weights without it).
+"""Write the shipped FGSGT checkpoints from a trained network: ``PRESET.pt`` (the online branch on:
+``FGSGT_NANO_ONLINE`` for fgsgt_nano, ``FGSGT_ONLINE`` for fgsgt_tiny) and, for ``fgsgt_tiny``,
+``fgsgt_tiny_offline.pt`` (the same weights without it).
 The online branch has no weights: it lives in the checkpoint's model config.
 
     .venv/bin/python release/fgsgt_ship.py runs/fgsgt_nano/last.pt --preset fgsgt_nano
@@ -21,7 +22,11 @@ from fgsgt_ros import weights  # noqa: E402
 from fgsgt_ros.model.checkpoint import (extra_to_ship, load_checkpoint,  # noqa: E402
                                          save_checkpoint)
 from fgsgt_ros.model.config import OnlineConfig  # noqa: E402
-from fgsgt_ros.model.families.fgsgt import FGSGT_ONLINE, get_preset  # noqa: E402
+from fgsgt_ros.model.families.fgsgt import (FGSGT_NANO_ONLINE, FGSGT_ONLINE,  # noqa: E402
+                                            get_preset)
+
+#: the online branch each shipped preset runs
+ONLINE = {"fgsgt_tiny": FGSGT_ONLINE, "fgsgt_nano": FGSGT_NANO_ONLINE}
 
 #: presets whose offline twin is shipped too (the ablation row of the online branch)
 WITH_OFFLINE_TWIN = ("fgsgt_tiny",)
@@ -31,7 +36,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("source", help="trained checkpoint of PRESET (training run file, export or "
                                    "a shipped file)")
-    ap.add_argument("--preset", default="fgsgt_tiny", choices=("fgsgt_tiny", "fgsgt_nano"),
+    ap.add_argument("--preset", default="fgsgt_tiny", choices=tuple(ONLINE),
                     help="the network the source must hold (default: fgsgt_tiny)")
     args = ap.parse_args(argv)
     model, cfg, extra = load_checkpoint(args.source)
@@ -39,7 +44,7 @@ def main(argv=None):
     if offline != get_preset(args.preset):  # the preset keeps the branch off
         raise SystemExit(f"{args.source} holds a different network than preset {args.preset!r}")
     extra = extra_to_ship(extra)  # the training record; LOST thresholds calibrated per file
-    files = [(args.preset, FGSGT_ONLINE)]
+    files = [(args.preset, ONLINE[args.preset])]
     if args.preset in WITH_OFFLINE_TWIN:
         files.append((f"{args.preset}_offline", offline.online))
     for stem, online in files:

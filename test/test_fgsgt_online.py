@@ -58,9 +58,9 @@ def test_the_response_is_mixed_into_every_anchor_at_its_own_point():
     from fgsgt_ros import weights
     from fgsgt_ros.model.checkpoint import load_checkpoint
 
-    if not weights.default_checkpoint().is_file():
+    if not weights.checkpoint_path("fgsgt_tiny").is_file():
         pytest.skip("needs the shipped fgsgt_tiny weights (a checkout without them)")
-    trained, cfg, _ = load_checkpoint(weights.default_checkpoint())
+    trained, cfg, _ = load_checkpoint(weights.checkpoint_path("fgsgt_tiny"))
     cfg = dataclasses.replace(cfg, online=ONLINE)
     net = build_model(cfg).eval()
     net.load_state_dict(trained.state_dict())

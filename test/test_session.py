@@ -155,7 +155,9 @@ def test_from_spec_decides_peer_or_network_once_and_resolves_the_device_once(mon
     with pytest.raises(ModelLoadError, match="'cpu'"):
         TrackingSession.from_spec("fgsgt", device="cuda:0", device_fallback=False)
     network = TrackingSession.from_spec("fgsgt", device="cuda:0", warn=warnings.append)
-    assert network.device == "cpu" and network.runtime == "torch"
+    from fgsgt_ros.model.runtime import onnx_available
+    # the default runtime ("auto") is resolved once, to onnx where it is installed
+    assert network.device == "cpu" and network.runtime == ("onnx" if onnx_available() else "torch")
     assert network.loaded is not None and network.calibrated
     with pytest.raises(TypeError):
         TrackingSession.from_spec(object())

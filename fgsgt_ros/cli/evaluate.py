@@ -232,7 +232,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
         raise UserError("calibrate is for network checkpoints (OpenCV peers keep OpenCV's own "
                         "success flag)")
     try:
-        loaded = load_model(args.checkpoint, device=args.device)
+        # PyTorch: every family's tracker takes it; the scores match onnxruntime's to float precision
+        loaded = load_model(args.checkpoint, device=args.device, runtime="torch")
     except TrackerBuildError as exc:
         raise UserError(str(exc)) from exc
     base = loaded.tracker_config

@@ -30,7 +30,8 @@ def _load(spec: str, allow_untrained: bool):
             raise UserError(f"unknown model {name!r}; valid: {DEFAULT_TRACKER}, "
                             f"{', '.join(PRESETS)}, PRESET:PATH or a checkpoint path")
     try:
-        return load_model(spec, allow_untrained=allow_untrained)
+        # the PyTorch module itself: model-info counts its parameters, export-onnx traces it
+        return load_model(spec, allow_untrained=allow_untrained, runtime="torch")
     except TrackerBuildError as exc:
         raise UserError(str(exc)) from None
 

@@ -6,7 +6,7 @@ tracker's ``load_model(..., runtime=...)`` (and so ``build_tracker``, the tracki
 (``cfg``, ``template(z)``, ``track(x)``, ``template_kernels(z)``, ``track_with_kernels(x, *k)``;
 torch tensors in, torch tensors out), so the tracker cannot tell the two apart:
 
-    net = OnnxNet.from_checkpoint("fgsgt_ros/weights/fgsgt_tiny.pt", threads=1)
+    net = OnnxNet.from_checkpoint("fgsgt_ros/weights/fgsgt_nano.pt", threads=1)
     net.template(z); cls, loc, sal = net.track(x)
 
 On this project's small CPU onnxruntime runs the tiny networks about 2x faster than PyTorch eager
@@ -33,9 +33,13 @@ import torch
 
 from .export import METADATA_VERSION, export_onnx, onnx_paths
 
-#: The inference runtimes ``with_runtime`` knows.
-RUNTIMES = ("torch", "onnx")
-DEFAULT_RUNTIME = "torch"
+#: The inference runtimes ``with_runtime`` knows ("auto" resolves to one of the other two).
+RUNTIMES = ("auto", "torch", "onnx")
+#: "auto": onnxruntime on a CPU where the onnx and onnxruntime packages are installed, PyTorch
+#: otherwise (on CUDA, and without those packages). The whole tracker step of the shipped model
+#: is about 2.2x faster on onnxruntime on one CPU thread (bench/bench_tracker.py,
+#: docs/BENCHMARKS.md), the same boxes to float precision.
+DEFAULT_RUNTIME = "auto"
 #: CPU threads for the network (torch.set_num_threads / onnxruntime intra-op threads); 0 = the
 #: library's default (all cores), slower on a small shared CPU.
 DEFAULT_NUM_THREADS = 1
@@ -184,15 +188,33 @@ class OnnxNet:
         return self
 
 
+def onnx_available() -> bool:
+    """Whether the onnx exporter and onnxruntime can be imported here."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxruntime"))
+
+
+def resolve_runtime(runtime: str = DEFAULT_RUNTIME, device: str = "cpu") -> str:
+    """The concrete runtime ("torch" or "onnx") that ``runtime`` means on ``device``: "auto" is
+    onnx on a CPU where onnx and onnxruntime are installed, else torch. Raises ValueError for an
+    unknown name."""
+    runtime = (runtime or DEFAULT_RUNTIME).strip().lower()
+    if runtime not in RUNTIMES:
+        raise ValueError(f"unknown runtime {runtime!r}: expected one of {', '.join(RUNTIMES)}")
+    if runtime == "auto":
+        on_cpu = str(device or "cpu").strip().lower().startswith("cpu")
+        return "onnx" if on_cpu and onnx_available() else "torch"
+    return runtime
+
+
 def with_runtime(net, runtime: str = DEFAULT_RUNTIME, *, device: str = "cpu",
                  threads: int = DEFAULT_NUM_THREADS, tracker_config: Optional[dict] = None,
                  cache_dir=None) -> Any:
     """``net`` on the chosen runtime: the network itself for "torch", an ``OnnxNet`` (exported
     once, cached by weights hash) for "onnx". Raises ValueError for an unknown runtime and
     RuntimeUnavailableError (one line) when onnx/onnxruntime are missing."""
-    runtime = (runtime or DEFAULT_RUNTIME).strip().lower()
-    if runtime not in RUNTIMES:
-        raise ValueError(f"unknown runtime {runtime!r}: expected one of {', '.join(RUNTIMES)}")
+    runtime = resolve_runtime(runtime, device)
     if runtime == "torch":
         return net
     for module in ("onnx", "onnxruntime"):

@@ -60,9 +60,10 @@ class NodeConfig:
 
     checkpoint: str = _f(
         "", "Model to load: a checkpoint path, a shipped checkpoint name, or an OpenCV peer "
-        "(csrt, kcf, mosse, nanotrack). Empty = the shipped fgsgt_tiny model (online branch on); "
-        "fgsgt_tiny_offline.pt = the same weights without it (cheaper per frame and per init, "
-        "weaker on 8-bit display video).")
+        "(csrt, kcf, mosse, nanotrack). Empty = the shipped fgsgt_nano model (FGSGT on a "
+        "pretrained MobileNetV3-small, online branch on); fgsgt_tiny = the model shipped before "
+        "it (trained from scratch; ahead on raw 16-bit Lepton video, behind on 8-bit display "
+        "video).")
     model_preset: str = _f(
         "", "Expected model preset (e.g. fgsgt_tiny). Empty = whatever the checkpoint holds; "
         "set it to refuse a checkpoint of another architecture at start-up.")
@@ -70,9 +71,11 @@ class NodeConfig:
                      "a warning.")
     precision: str = _f("fp32", "Network precision; fp16 only on CUDA (CPU stays fp32 with a "
                         "warning).", choices=("fp32", "fp16"))
-    runtime: str = _f(DEFAULT_RUNTIME, "Network runtime: torch (PyTorch) or onnx (the network "
-                      "exported once and run by onnxruntime; about 2x faster on a CPU, needs "
-                      "the onnx and onnxruntime packages). OpenCV peers ignore it.",
+    runtime: str = _f(DEFAULT_RUNTIME, "Network runtime: auto (onnx on a CPU where the onnx and "
+                      "onnxruntime packages are installed, else torch), torch (PyTorch) or onnx "
+                      "(the network exported once and run by onnxruntime; about 2x faster on a "
+                      "CPU). The status and diagnostics say which one runs. OpenCV peers ignore "
+                      "it.",
                       choices=RUNTIMES)
     num_threads: int = _f(DEFAULT_NUM_THREADS, "CPU threads for the network (0 = PyTorch's default, all cores). 1 is "
                           "the fastest for these small networks on a CPU shared with the rest "

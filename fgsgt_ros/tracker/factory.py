@@ -46,7 +46,7 @@ class LoadedModel:
     extra: Dict[str, Any] = field(default_factory=dict)
     path: Optional[Path] = None  # None for an untrained network
     name: str = ""
-    runtime: str = "torch"  # fgsgt_ros.model.runtime.RUNTIMES: what ``model`` runs on
+    runtime: str = "torch"  # "torch" or "onnx": what ``model`` runs on (never "auto")
 
     @property
     def tracker_config(self) -> TrackerConfig:
@@ -93,26 +93,28 @@ def shipped_presets():
 
 def _on_runtime(loaded: "LoadedModel", runtime: str, device: str, num_threads: int):
     """``loaded`` with its network on ``runtime`` (fgsgt_ros.model.runtime.with_runtime)."""
-    from fgsgt_ros.model.runtime import RuntimeUnavailableError, with_runtime
+    from fgsgt_ros.model.runtime import RuntimeUnavailableError, resolve_runtime, with_runtime
     try:
+        runtime = resolve_runtime(runtime, device)  # "auto" -> what it is here
         loaded.model = with_runtime(loaded.model, runtime, device=device, threads=num_threads,
                                     tracker_config=(loaded.extra or {}).get("tracker_config"))
     except (ValueError, RuntimeUnavailableError) as exc:
         raise TrackerBuildError(str(exc)) from None
-    loaded.runtime = runtime.strip().lower()
+    loaded.runtime = runtime
     return loaded
 
 
 def load_model(spec: str = DEFAULT_TRACKER, *, device: str = "cpu",
                expect_preset: Optional[str] = None, allow_untrained: bool = False,
-               runtime: str = "torch", num_threads: Optional[int] = None) -> LoadedModel:
+               runtime: str = "", num_threads: Optional[int] = None) -> LoadedModel:
     """Resolve a network specification (``build_tracker``'s, without the OpenCV peers) and load it.
 
     ``spec``: ``"fgsgt"`` (the shipped checkpoint), ``"PRESET:PATH"``, ``"PATH"``, ``"PRESET"`` (the
     shipped ``fgsgt_ros/weights/PRESET.pt``; an untrained network if there is none and
     ``allow_untrained``), or the file name of another shipped checkpoint (``"NAME.pt"``).
     ``expect_preset``: refuse a checkpoint holding another model preset.
-    ``runtime``: "torch" (PyTorch eager) or "onnx" (the network exported once and run by
+    ``runtime``: "" (``fgsgt_ros.model.runtime.DEFAULT_RUNTIME``), "auto" (onnx where it is
+    installed and the device is a CPU, else torch), "torch" (PyTorch eager) or "onnx" (the network exported once and run by
     onnxruntime with ``num_threads`` intra-op threads, default ``DEFAULT_NUM_THREADS``; see
     ``fgsgt_ros.model.runtime.with_runtime``).
     Raises TrackerBuildError (a ValueError) with a one-line reason (missing file: "not found"; an
@@ -185,7 +187,7 @@ def load_model(spec: str = DEFAULT_TRACKER, *, device: str = "cpu",
 def build_tracker(spec: str = DEFAULT_TRACKER, *, tracker_cfg: Optional[TrackerConfig] = None,
                   device: str = "cpu", allow_untrained: bool = False,
                   expect_preset: Optional[str] = None, loaded: Optional[LoadedModel] = None,
-                  runtime: str = "torch", num_threads: Optional[int] = None):
+                  runtime: str = "", num_threads: Optional[int] = None):
     """Build a tracker from a short specification.
 
     ``spec`` is one of:
@@ -203,7 +205,7 @@ def build_tracker(spec: str = DEFAULT_TRACKER, *, tracker_cfg: Optional[TrackerC
     ``expect_preset``: refuse a checkpoint holding another model preset. ``loaded``: a network
     already loaded for this spec (``load_model``), reused instead of loading it again (how
     ``TrackingSession`` rebuilds its tracker with new settings). ``runtime`` / ``num_threads``:
-    the network's inference runtime, "torch" or "onnx" (``load_model``; ignored for OpenCV peers
+    the network's inference runtime, "auto", "torch" or "onnx" (``load_model``; ignored for OpenCV peers
     and for ``loaded``, which already is on its runtime).
     Raises TrackerBuildError (a ValueError) with a one-line reason.
     """

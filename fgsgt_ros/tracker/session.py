@@ -148,7 +148,8 @@ class TrackingSession:
         loaded: an already loaded network (``fgsgt_ros.tracker.LoadedModel``, or anything
             ``build_tracker(loaded=...)`` accepts, e.g. another runtime) used instead of loading
             the spec's checkpoint.
-        runtime: the network's inference runtime, "torch" or "onnx" (``load_model``; ignored
+        runtime: the network's inference runtime, "auto", "torch" or "onnx"; "" = the default
+            (``fgsgt_ros.model.runtime.DEFAULT_RUNTIME``: onnx on a CPU where installed) (``load_model``; ignored
             for a peer and for ``loaded``, which already is on its runtime).
         num_threads: torch CPU threads (0 = leave torch's setting); also onnxruntime's threads.
         device_fallback: False makes an absent CUDA device a ModelLoadError (command lines)
@@ -160,7 +161,7 @@ class TrackingSession:
     def __init__(self, tracker="fgsgt", *, tracker_cfg: Optional[TrackerConfig] = None,
                  thermal_cfg: Optional[ThermalConfig] = None, device: str = "cpu",
                  precision: str = "fp32", model_preset: str = "", loaded=None,
-                 runtime: str = "torch", num_threads: int = 0, allow_untrained: bool = False,
+                 runtime: str = "", num_threads: int = 0, allow_untrained: bool = False,
                  device_fallback: bool = True,
                  warn: Callable[[str], None] = lambda s: None) -> None:
         self.lock = threading.RLock()
@@ -199,7 +200,7 @@ class TrackingSession:
         self.configure(tracker_cfg, thermal_cfg)
 
     @classmethod
-    def from_spec(cls, spec: str = "", *, runtime: str = "torch", num_threads: int = 0,
+    def from_spec(cls, spec: str = "", *, runtime: str = "", num_threads: int = 0,
                   device: str = "cpu", precision: str = "fp32", model_preset: str = "",
                   tracker_cfg: Optional[TrackerConfig] = None,
                   thermal_cfg: Optional[ThermalConfig] = None, allow_untrained: bool = False,
@@ -210,7 +211,8 @@ class TrackingSession:
         network (``"fgsgt"``, ``"PRESET"``, ``"PRESET:PATH"``, a checkpoint path; ``""`` = the
         shipped model), loaded once onto ``device`` (resolved once, ``fgsgt_ros.devices``; an
         absent CUDA device falls back to the CPU with a warning unless ``device_fallback`` is
-        False, then it is a ModelLoadError) on ``runtime`` ("torch" or "onnx", with
+        False, then it is a ModelLoadError) on ``runtime`` ("auto", "torch" or "onnx"; "" = the
+        default, ``DEFAULT_RUNTIME``; with
         ``num_threads`` threads). Raises ModelLoadError with a one-line reason."""
         if not isinstance(spec, str):
             raise TypeError(f"a tracker spec is a string, not {type(spec).__name__}")

@@ -308,7 +308,7 @@ def test_shipped_checkpoints_online_and_offline():
     for name in ("ibfp_tiny", "ibfp_tiny_offline"):
         if not weights.checkpoint_path(name).is_file():
             pytest.skip(f"{name}.pt not shipped in this checkout")
-    on, off = load_model("ibfp_tiny"), load_model("ibfp_tiny_offline")
+    on, off = load_model("ibfp_tiny", runtime="torch"), load_model("ibfp_tiny_offline", runtime="torch")
     assert on.model_cfg.online.enabled and not off.model_cfg.online.enabled
     a, b = on.model.state_dict(), off.model.state_dict()
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -146,7 +146,9 @@ for i in range(10):
     boxes.append([cx - 7, cy - 5, 14, 10])
 out = {"numpy": numpy.__version__, "package": fgsgt_ros.__file__}
 for spec in ("fgsgt", "csrt"):
-    tracker, pre = build_tracker(spec), ThermalPreprocessor()
+    # PyTorch in both venvs: the numpy versions are compared, not the runtimes ("auto" picks
+    # onnxruntime where it imports, and it does not beside numpy 1.26)
+    tracker, pre = build_tracker(spec, runtime="torch"), ThermalPreprocessor()
     tracker.init(pre(frames[0]), boxes[0])
     out[spec] = [tracker.update(pre(f)).box.tolist() for f in frames[1:]]
 print(json.dumps(out))

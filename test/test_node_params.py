@@ -270,7 +270,7 @@ def test_checkpoint_of_another_preset_is_refused(ros_env, tmp_path):
     ({"tracker.lost_threshold": 0.9}, "recover_threshold must be >= lost_threshold"),
     ({"thermal.polarity": "rainbow"}, "thermal.polarity='rainbow'"),
     ({"qos_depth": 0}, "qos_depth"),
-    ({"runtime": "tensorrt"}, "runtime='tensorrt' is not one of torch, onnx"),
+    ({"runtime": "tensorrt"}, "runtime='tensorrt' is not one of auto, torch, onnx"),
     ({"tracker.lr": "fast"}, "tracker.lr"),
 ])
 def test_invalid_parameter_stops_the_node_with_one_clear_line(ros_env, tmp_path, params, text):

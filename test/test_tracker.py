@@ -469,7 +469,7 @@ def test_untrained_fgsgt_tiny_runs_end_to_end_and_loads_from_a_checkpoint(tmp_pa
     from fgsgt_ros.model.checkpoint import save_checkpoint
     from fgsgt_ros.tracker.thermal import ThermalPreprocessor
 
-    t = build_tracker("fgsgt_tiny", allow_untrained=True)
+    t = build_tracker("fgsgt_tiny", allow_untrained=True, runtime="torch")  # saved below
     agc = ThermalPreprocessor()
     rng = np.random.default_rng(0)
     raw = rng.integers(7060, 7146, (97, 131)).astype(np.uint16)  # odd size, 16-bit

@@ -21,6 +21,7 @@ onnxruntime has it (onnxruntime-gpu), else the CPU provider with a warning.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -188,11 +189,16 @@ class OnnxNet:
         return self
 
 
+@functools.lru_cache(maxsize=1)
 def onnx_available() -> bool:
-    """Whether the onnx exporter and onnxruntime can be imported here."""
-    import importlib.util
-
-    return all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxruntime"))
+    """Whether the onnx exporter and onnxruntime import here (installed is not enough: a build
+    against another NumPy fails on import, and "auto" then means torch)."""
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except Exception:  # ImportError, or a binary built against another NumPy
+        return False
+    return True
 
 
 def resolve_runtime(runtime: str = DEFAULT_RUNTIME, device: str = "cpu") -> str:

@@ -198,7 +198,6 @@ def _stamp_ns(header) -> int:
 
 
 def run(args) -> int:
-    import cv2
     from tqdm import tqdm
 
     from fgsgt_ros.ros.client import TrackerClient, detection_box, ros_env, start_node
@@ -439,7 +438,7 @@ def format_summary(m: Dict[str, object], out: Path, videos: List[Path]) -> str:
         f"p99 {_fmt(m.get('latency_ms_p99'), '.1f', ' ms')} (image stamp -> detection received)",
         f" node overhead       {_fmt(m.get('node_overhead_share'), '.1%')} of per-frame time "
         f"(conversion, AGC, publishing)",
-        f" videos              " + (", ".join(v.name for v in videos) or "none")
+        " videos              " + (", ".join(v.name for v in videos) or "none")
         + f" ({m.get('video_codec')})",
         f" outputs             {out}/: metrics.json, frame.png, node.log, player.log",
         "=" * 72,

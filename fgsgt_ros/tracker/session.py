@@ -47,7 +47,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from fgsgt_ros import devices
-from fgsgt_ros.tracker.base import TrackResult, TrackState, check_box_values
+from fgsgt_ros.tracker.base import TrackResult, check_box_values
 from fgsgt_ros.tracker.config import TrackerConfig
 from fgsgt_ros.tracker.peers import peer_name
 from fgsgt_ros.tracker.temperature import TargetTemperature, measure_temperature

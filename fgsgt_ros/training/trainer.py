@@ -14,13 +14,12 @@ uninterrupted run.
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 import torch

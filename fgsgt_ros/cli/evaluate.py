@@ -48,9 +48,10 @@ def register(subparsers) -> None:
                    help="one-pass evaluation (default) or the supervised VOT protocol")
     p.add_argument("--device", default="cpu", help="torch device for network trackers")
     p.add_argument("--runtime", choices=RUNTIMES, default=DEFAULT_RUNTIME,
-                   help="inference runtime of network trackers: torch (PyTorch eager) or onnx "
-                        "(exported once, run by onnxruntime; about 2x faster on a small CPU) "
-                        "(default: %(default)s)")
+                   help="inference runtime of network trackers, as the node's 'runtime': auto "
+                        "(onnx on a CPU where onnxruntime imports, else torch), torch (PyTorch "
+                        "eager) or onnx (exported once, run by onnxruntime; about 2x faster on a "
+                        "small CPU) (default: %(default)s)")
     p.add_argument("--threads", type=int, default=DEFAULT_NUM_THREADS,
                    help="CPU threads for the network, as the node's num_threads "
                         "(0 = the library default) (default: %(default)s)")

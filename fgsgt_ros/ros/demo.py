@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=DEFAULT_NUM_THREADS,
                    help="node 'num_threads' parameter (default: %(default)s)")
     p.add_argument("--runtime", choices=RUNTIMES, default=DEFAULT_RUNTIME,
-                   help="node 'runtime' parameter: torch or onnx (default: %(default)s)")
+                   help="node 'runtime' parameter: auto, torch or onnx (default: %(default)s)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
     p.add_argument("--scale", type=int, default=0,
                    help="video upscaling factor (0 = to about 640 px wide)")

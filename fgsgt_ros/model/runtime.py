@@ -190,15 +190,24 @@ class OnnxNet:
 
 
 @functools.lru_cache(maxsize=1)
+def _onnx_unavailable() -> str:
+    """Why runtime onnx cannot run here, in one line, or "" when the onnx exporter and
+    onnxruntime both import (installed is not enough: a build against another NumPy fails on
+    import). Probed once per process."""
+    for module in ("onnx", "onnxruntime"):
+        try:
+            __import__(module)
+        except ImportError:
+            return (f"runtime onnx needs the {module} package (pip install onnx onnxruntime, "
+                    "requirements/model.txt)")
+        except Exception as exc:  # e.g. a binary built against another NumPy
+            return f"runtime onnx: the {module} package does not import here ({type(exc).__name__})"
+    return ""
+
+
 def onnx_available() -> bool:
-    """Whether the onnx exporter and onnxruntime import here (installed is not enough: a build
-    against another NumPy fails on import, and "auto" then means torch)."""
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-    except Exception:  # ImportError, or a binary built against another NumPy
-        return False
-    return True
+    """Whether runtime onnx can run here ("auto" means torch where it cannot)."""
+    return not _onnx_unavailable()
 
 
 def resolve_runtime(runtime: str = DEFAULT_RUNTIME, device: str = "cpu") -> str:
@@ -223,13 +232,8 @@ def with_runtime(net, runtime: str = DEFAULT_RUNTIME, *, device: str = "cpu",
     runtime = resolve_runtime(runtime, device)
     if runtime == "torch":
         return net
-    for module in ("onnx", "onnxruntime"):
-        try:
-            __import__(module)
-        except ImportError:
-            raise RuntimeUnavailableError(
-                f"runtime onnx needs the {module} package (pip install onnx onnxruntime, "
-                "requirements/model.txt)") from None
+    if _onnx_unavailable():
+        raise RuntimeUnavailableError(_onnx_unavailable())
     return OnnxNet.from_model(net, _cache_path(net, cache_dir, tracker_config), threads=threads,
                               device=device,
                               tracker_config=tracker_config)
